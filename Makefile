@@ -1,0 +1,42 @@
+# Every target bootstraps .venv/ at the repo root when it is missing.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+CITEQA := $(VENV)/bin/citeqa
+STAMP  := $(VENV)/.installed
+QUESTION ?= How old was Chris Kaba when he was shot?
+
+.PHONY: install browser test test-fast run chat eval clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# The CPU build of torch lies on this disk; a looser pin would pull a multi-GB CUDA build.
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# The browser tests drive Debian's Chromium (Playwright's own download cannot work offline).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "install Chromium for the browser tests: sudo apt-get install chromium"; fi; }
+
+test: install browser
+	$(PY) -m pytest
+
+test-fast: install
+	$(PY) -m pytest -m "not model and not browser"
+
+run: install
+	$(CITEQA) ask "$(QUESTION)"
+
+chat: install
+	$(CITEQA) chat
+
+eval: install
+	$(CITEQA) eval --generator extractive default
+
+clean:
+	rm -rf eval-out .pytest_cache

@@ -1,0 +1,50 @@
+"""Index settings in one place; every field has a default a user can override (CLI flag or config dict)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from platformdirs import user_cache_dir
+
+from index.embedding import DEFAULT_EMBEDDING_MODEL
+
+
+def default_index_dir() -> Path:
+    return Path(user_cache_dir("citeqa")) / "index"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexConfig:
+    path: Path = None  # type: ignore[assignment]  # filled with default_index_dir() in __post_init__
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    chunk_tokens: int = 200
+    overlap_tokens: int = 40
+    batch_size: int = 32
+    max_file_mb: float = 25.0
+    lock_timeout: float = 600.0
+    rrf_k: int = 60
+    candidates: int = 50
+    dense_kind: str = "auto"  # "flat", "ivf", or "auto": IVF past approximate_threshold chunks
+    approximate_threshold: int = 200_000
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path).expanduser() if self.path else default_index_dir())
+        if self.dense_kind not in {"auto", "flat", "ivf"}:
+            raise ValueError(f"dense_kind must be auto, flat or ivf, not {self.dense_kind!r}")
+        if self.chunk_tokens < 16:
+            raise ValueError("chunk_tokens must be at least 16")
+        if self.max_file_mb <= 0:
+            raise ValueError("max_file_mb must be positive")
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> IndexConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown index settings: {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> IndexConfig:
+        return replace(self, **changes)

@@ -1,0 +1,244 @@
+"""The index as a user sees it: add, remove, list and search, one consistent snapshot at a time."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from index.config import IndexConfig
+from index.documents import Chunk, Document, IndexReport, Passage
+from index.fusion import reciprocal_rank_fusion
+from index.loaders import Skipped, load_documents
+from index.store import (
+    SCHEMA_VERSION,
+    DocumentInfo,
+    IndexMismatchError,
+    IndexMissingError,
+    Snapshot,
+    Writer,
+    collect_garbage,
+    open_snapshot,
+    read_current,
+)
+from index.vectors import approximate
+
+log = logging.getLogger("citeqa.index")
+SearchMode = Literal["hybrid", "dense", "keyword"]
+
+
+class Index:
+    """A folder of generations plus the embedder that fills it. The embedder loads only when needed."""
+
+    def __init__(self, config: IndexConfig | None = None, embedder=None) -> None:
+        self.config = config or IndexConfig()
+        self.root = self.config.path
+        self._embedder = embedder
+        self._snapshot: Snapshot | None = None
+
+    # -- reading -------------------------------------------------------------------------------
+    @property
+    def exists(self) -> bool:
+        return read_current(self.root) is not None
+
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from index.embedding import Embedder
+
+            self._embedder = Embedder(self.config.embedding_model, batch_size=self.config.batch_size)
+        return self._embedder
+
+    def snapshot(self) -> Snapshot:
+        """The live generation; reopened only when a writer has published a newer one."""
+        live = read_current(self.root)
+        if self._snapshot is None or live != self._snapshot.folder:
+            fresh = open_snapshot(self.root)
+            self._check_compatible(fresh.manifest)
+            if self._snapshot is not None:
+                self._snapshot.close()
+            self._snapshot = fresh
+        return self._snapshot
+
+    def _check_compatible(self, manifest: dict) -> None:
+        if manifest.get("schema_version") != SCHEMA_VERSION:
+            raise IndexMismatchError(
+                f"the index at {self.root} has schema version {manifest.get('schema_version')}, this citeqa "
+                f"reads version {SCHEMA_VERSION}: run `citeqa index --rebuild PATH... --index {self.root}`"
+            )
+        if manifest.get("embedding_model") != self.config.embedding_model:
+            raise IndexMismatchError(
+                f"the index at {self.root} was built with embedding model {manifest.get('embedding_model')!r}, "
+                f"you asked for {self.config.embedding_model!r}: run `citeqa index --rebuild PATH... "
+                f"--index {self.root}`, or use the model it was built with"
+            )
+
+    def documents(self) -> list[DocumentInfo]:
+        return self.snapshot().documents()
+
+    def document(self, source: str) -> Document | None:
+        return self.snapshot().document(source)
+
+    def manifest(self) -> dict:
+        return dict(self.snapshot().manifest)
+
+    # -- searching -----------------------------------------------------------------------------
+    def embed_query(self, query: str) -> np.ndarray:
+        return self.embedder.encode([query])
+
+    def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid",
+               query_vector: np.ndarray | None = None) -> list[Passage]:
+        """The k best passages. Hybrid fuses dense and BM25 rankings with RRF; scores are kept for both."""
+        if k <= 0:
+            raise ValueError("k must be positive")
+        snap = self.snapshot()
+        if snap.dense.ntotal == 0 or not query.strip():
+            return []
+        depth = max(k, self.config.candidates)
+        dense: list[tuple[int, float]] = []
+        keyword: list[tuple[int, float]] = []
+        if mode in ("hybrid", "dense"):
+            vector = query_vector if query_vector is not None else self.embed_query(query)
+            scores, ids = snap.dense.search(vector, min(depth, snap.dense.ntotal))
+            dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        if mode in ("hybrid", "keyword"):
+            keyword = snap.keyword.search(query, depth)
+        rankings = [[i for i, _ in ranking] for ranking in (dense, keyword) if ranking]
+        fused = reciprocal_rank_fusion(rankings, self.config.rrf_k)
+        best = sorted(fused, key=lambda i: -fused[i])[:k]
+        dense_score = dict(dense)
+        keyword_score = dict(keyword)
+        dense_rank = {i: r for r, (i, _) in enumerate(dense, start=1)}
+        keyword_rank = {i: r for r, (i, _) in enumerate(keyword, start=1)}
+        rows = snap.chunks(best)
+        # Chunks found only by BM25 have no dense score yet; compute it so every passage carries both.
+        need = [i for i in best if i not in dense_score and mode == "hybrid"]
+        if need:
+            vector = query_vector if query_vector is not None else self.embed_query(query)
+            for i in need:
+                dense_score[i] = float(snap.dense.reconstruct(i) @ vector[0])
+        passages = []
+        for i in best:
+            chunk, title = rows[i]
+            passages.append(Passage(
+                chunk_id=i, source=chunk.source, title=title, text=chunk.text, start=chunk.start, end=chunk.end,
+                score=fused[i], dense_score=dense_score.get(i), keyword_score=keyword_score.get(i),
+                dense_rank=dense_rank.get(i), keyword_rank=keyword_rank.get(i),
+            ))
+        return passages
+
+    # -- writing -------------------------------------------------------------------------------
+    def _lock(self) -> FileLock:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return FileLock(self.root / ".lock", timeout=self.config.lock_timeout)
+
+    def _writer(self, rebuild: bool) -> Writer:
+        base = None
+        if not rebuild and self.exists:
+            base = self.snapshot()
+        manifest = dict(base.manifest) if base else {
+            "embedding_model": self.config.embedding_model,
+            "dimension": self.embedder.dimension,
+            "chunk_tokens": self.config.chunk_tokens,
+            "overlap_tokens": self.config.overlap_tokens,
+        }
+        return Writer(self.root, base, manifest)
+
+    def _locked(self):
+        lock = self._lock()
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            log.warning("another citeqa run is updating %s; waiting up to %.0f s", self.root,
+                        self.config.lock_timeout)
+            try:
+                lock.acquire()
+            except Timeout:
+                raise TimeoutError(
+                    f"another citeqa run kept {self.root} locked for {self.config.lock_timeout:.0f} s; "
+                    "wait for it to finish and try again"
+                ) from None
+        return lock
+
+    def add(self, paths: Iterable[str | Path], rebuild: bool = False, sync: bool = False,
+            progress: bool = False) -> IndexReport:
+        """Index files and folders. Only new or changed documents (by sha256) are chunked and embedded."""
+        started = time.perf_counter()
+        paths = [Path(p) for p in paths]
+        lock = self._locked()
+        try:
+            known = {} if (rebuild or not self.exists) else self.snapshot().hashes()
+            added, updated, unchanged, skipped, todo = [], [], [], [], []
+            seen: set[str] = set()
+            for item in load_documents(paths, int(self.config.max_file_mb * 1_000_000)):
+                seen.add(item.source)
+                if isinstance(item, Skipped):
+                    skipped.append((item.source, item.reason))
+                elif known.get(item.source) == item.sha256:
+                    unchanged.append(item.source)
+                else:
+                    (updated if item.source in known else added).append(item.source)
+                    todo.append(item)
+            removed = sorted(set(known) - seen) if sync else []
+            embedded = 0
+            if todo or removed or rebuild or not self.exists:
+                embedded = self._write(todo, removed, rebuild, progress)
+            collect_garbage(self.root)
+        finally:
+            lock.release()
+        return IndexReport(tuple(added), tuple(updated), tuple(unchanged), tuple(removed), tuple(skipped),
+                           embedded, time.perf_counter() - started)
+
+    def remove(self, sources: Iterable[str]) -> IndexReport:
+        """Delete documents by source, with their chunks and vectors; no rebuild."""
+        started = time.perf_counter()
+        sources = list(sources)
+        lock = self._locked()
+        try:
+            known = self.snapshot().hashes()
+            missing = [s for s in sources if s not in known]
+            if missing:
+                raise KeyError(f"not in the index: {', '.join(missing)} (see `citeqa list`)")
+            self._write([], sources, rebuild=False, progress=False)
+            collect_garbage(self.root)
+        finally:
+            lock.release()
+        return IndexReport(removed=tuple(sources), seconds=time.perf_counter() - started)
+
+    def _write(self, documents: list[Document], removed: list[str], rebuild: bool, progress: bool) -> int:
+        from index.chunking import Chunker
+
+        chunker = Chunker(self.embedder.count_tokens, self.config.chunk_tokens, self.config.overlap_tokens)
+        chunked: list[tuple[Document, list[Chunk]]] = [(d, chunker.run(d)) for d in documents]
+        texts = [c.text for _, chunks in chunked for c in chunks]
+        vectors = self.embedder.encode(texts, progress=progress and len(texts) > 64)
+        writer = self._writer(rebuild)
+        try:
+            for source in removed:
+                writer.remove(source)
+            offset = 0
+            for document, chunks in chunked:
+                writer.put(document, chunks, vectors[offset:offset + len(chunks)])
+                offset += len(chunks)
+            writer.dense = approximate(writer.dense, self.config.dense_kind, self.config.approximate_threshold)
+            writer.publish()
+        except BaseException:
+            writer.abort()
+            raise
+        self.close()
+        return len(texts)
+
+    def close(self) -> None:
+        if self._snapshot is not None:
+            self._snapshot.close()
+            self._snapshot = None
+
+
+def require_index(index: Index) -> None:
+    if not index.exists:
+        raise IndexMissingError(f"no index at {index.root}: run `citeqa index PATH... --index {index.root}` first")

@@ -1,0 +1,276 @@
+"""The on-disk index: immutable generations published atomically.
+
+An index folder holds `CURRENT`, which names the live generation folder (`gen-000007/`). A generation
+holds the SQLite database of documents and chunks, the FAISS vectors, the BM25 weights and the
+manifest. An update writes a new generation beside the live one and then swaps `CURRENT` with
+`os.replace`, so a crash, `kill -9` or full disk at any point leaves the previous generation intact,
+and a reader always sees one consistent snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from index.documents import Chunk, Document
+from index.keyword import KeywordIndex
+
+SCHEMA_VERSION = 1
+CURRENT = "CURRENT"
+DB_FILE = "chunks.sqlite"
+DENSE_FILE = "dense.faiss"
+MANIFEST_FILE = "manifest.json"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    source TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    text TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    indexed_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL REFERENCES documents(source) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_source ON chunks(source);
+CREATE INDEX IF NOT EXISTS documents_by_hash ON documents(sha256);
+"""
+
+
+class IndexError_(RuntimeError):
+    """Base for index problems whose message tells the user what to run."""
+
+
+class IndexMismatchError(IndexError_):
+    pass
+
+
+class IndexCorruptError(IndexError_):
+    pass
+
+
+class IndexMissingError(IndexError_):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    source: str
+    title: str
+    sha256: str
+    chunks: int
+    characters: int
+    indexed_at: float
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def new_dense_index(dimension: int) -> faiss.Index:
+    return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+
+
+class Snapshot:
+    """One published generation, read-only. Vectors and BM25 weights are held in memory."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        try:
+            self.manifest: dict[str, Any] = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+            self.db = sqlite3.connect(f"file:{folder / DB_FILE}?mode=ro&immutable=1", uri=True,
+                                      check_same_thread=False)
+            self.db.execute("SELECT count(*) FROM chunks").fetchone()
+            self.dense = faiss.read_index(str(folder / DENSE_FILE))
+            self.keyword = KeywordIndex.load(folder)
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError, RuntimeError, sqlite3.DatabaseError, KeyError) as exc:
+            raise IndexCorruptError(
+                f"the index at {folder.parent} is damaged ({exc.__class__.__name__}: {exc}). "
+                f"Run `citeqa index --rebuild PATH... --index {folder.parent}` to build it again."
+            ) from None
+        if self.dense.ntotal != len(self.keyword) or self.dense.ntotal != self.manifest.get("chunks"):
+            raise IndexCorruptError(
+                f"the index at {folder.parent} is inconsistent ({self.dense.ntotal} vectors, {len(self.keyword)} "
+                f"keyword rows, manifest says {self.manifest.get('chunks')}). Run `citeqa index --rebuild PATH...`."
+            )
+
+    @property
+    def generation(self) -> int:
+        return int(self.manifest["generation"])
+
+    def close(self) -> None:
+        self.db.close()
+
+    def documents(self) -> list[DocumentInfo]:
+        rows = self.db.execute(
+            "SELECT d.source, d.title, d.sha256, count(c.id), length(d.text), d.indexed_at "
+            "FROM documents d LEFT JOIN chunks c ON c.source = d.source GROUP BY d.source ORDER BY d.source"
+        ).fetchall()
+        return [DocumentInfo(*row) for row in rows]
+
+    def hashes(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT source, sha256 FROM documents"))
+
+    def document(self, source: str) -> Document | None:
+        row = self.db.execute("SELECT source, title, text, sha256, metadata FROM documents WHERE source = ?",
+                              (source,)).fetchone()
+        if row is None:
+            return None
+        return Document(row[0], row[1], row[2], row[3], json.loads(row[4]))
+
+    def chunks(self, ids: list[int]) -> dict[int, tuple[Chunk, str]]:
+        """Chunk and its document title, by chunk id."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            f"SELECT c.id, c.source, c.text, c.start, c.end, c.position, d.title FROM chunks c "
+            f"JOIN documents d ON d.source = c.source WHERE c.id IN ({marks})", ids
+        ).fetchall()
+        return {row[0]: (Chunk(row[1], row[2], row[3], row[4], row[5]), row[6]) for row in rows}
+
+
+def read_current(root: Path) -> Path | None:
+    try:
+        name = (root / CURRENT).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return root / name
+
+
+def open_snapshot(root: Path, retries: int = 5) -> Snapshot:
+    """The live generation. Retries when an update swaps generations between reading CURRENT and the files."""
+    for attempt in range(retries):
+        folder = read_current(root)
+        if folder is None:
+            raise IndexMissingError(f"no index at {root}: run `citeqa index PATH... --index {root}` first")
+        try:
+            return Snapshot(folder)
+        except FileNotFoundError as exc:
+            if read_current(root) == folder:  # CURRENT points at a folder that is not there
+                raise IndexCorruptError(
+                    f"the index at {root} is missing {Path(exc.filename or '').name or 'files'}. "
+                    "Run `citeqa index --rebuild PATH...` to build it again."
+                ) from None
+            time.sleep(0.05 * (attempt + 1))
+    raise IndexCorruptError(f"the index at {root} kept changing while being opened; try again")
+
+
+class Writer:
+    """Builds the next generation from the live one (or from nothing) and publishes it atomically."""
+
+    def __init__(self, root: Path, base: Snapshot | None, manifest: dict[str, Any]) -> None:
+        self.root = root
+        self.base = base
+        self.folder = root / f"tmp-{uuid.uuid4().hex[:12]}"
+        self.folder.mkdir(parents=True)
+        if base is not None:
+            shutil.copyfile(base.folder / DB_FILE, self.folder / DB_FILE)
+            self.dense = faiss.clone_index(base.dense)
+        else:
+            self.dense = new_dense_index(int(manifest["dimension"]))
+        self.manifest = dict(manifest)
+        self.db = sqlite3.connect(self.folder / DB_FILE)
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.executescript(_SCHEMA)
+        self.next_id = int(self.manifest.get("next_chunk_id", 1))
+
+    def remove(self, source: str) -> None:
+        ids = [row[0] for row in self.db.execute("SELECT id FROM chunks WHERE source = ?", (source,))]
+        if ids:
+            self.dense.remove_ids(np.asarray(ids, dtype=np.int64))
+        self.db.execute("DELETE FROM chunks WHERE source = ?", (source,))
+        self.db.execute("DELETE FROM documents WHERE source = ?", (source,))
+
+    def put(self, document: Document, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        """Insert or replace one document with its chunks and their vectors."""
+        self.remove(document.source)
+        self.db.execute(
+            "INSERT INTO documents (source, title, sha256, text, metadata, indexed_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (document.source, document.title, document.sha256, document.text, json.dumps(document.metadata),
+             time.time()),
+        )
+        ids = np.arange(self.next_id, self.next_id + len(chunks), dtype=np.int64)
+        self.next_id += len(chunks)
+        self.db.executemany(
+            "INSERT INTO chunks (id, source, position, start, end, text) VALUES (?, ?, ?, ?, ?, ?)",
+            [(int(i), c.source, c.position, c.start, c.end, c.text) for i, c in zip(ids, chunks, strict=True)],
+        )
+        if len(chunks):
+            self.dense.add_with_ids(vectors, ids)
+
+    def publish(self) -> Path:
+        """Write every file, fsync, and swap CURRENT. Nothing is visible to readers before the swap."""
+        self.db.commit()
+        rows = self.db.execute("SELECT id, text FROM chunks ORDER BY id").fetchall()
+        documents = self.db.execute("SELECT count(*) FROM documents").fetchone()[0]
+        self.db.close()
+        keyword = KeywordIndex.build([r[0] for r in rows], [r[1] for r in rows])
+        keyword.save(self.folder)
+        faiss.write_index(self.dense, str(self.folder / DENSE_FILE))
+        generation = (self.base.generation if self.base else 0) + 1
+        now = time.time()
+        self.manifest.update(
+            schema_version=SCHEMA_VERSION, generation=generation, documents=documents, chunks=len(rows),
+            next_chunk_id=self.next_id, updated_at=now, created_at=self.manifest.get("created_at", now),
+        )
+        (self.folder / MANIFEST_FILE).write_text(json.dumps(self.manifest, indent=2), encoding="utf-8")
+        for file in self.folder.iterdir():
+            _fsync_file(file)
+        final = self.root / f"gen-{generation:06d}"
+        if final.exists():  # left by a run that died after renaming but before swapping CURRENT
+            shutil.rmtree(final)
+        os.replace(self.folder, final)
+        _fsync_dir(self.root)
+        pointer = self.root / f"{CURRENT}.tmp"
+        pointer.write_text(final.name + "\n", encoding="utf-8")
+        _fsync_file(pointer)
+        os.replace(pointer, self.root / CURRENT)
+        _fsync_dir(self.root)
+        return final
+
+    def abort(self) -> None:
+        try:
+            self.db.close()
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def collect_garbage(root: Path, keep_previous: int = 1) -> None:
+    """Delete unfinished temporary folders and all but the live and the previous generations."""
+    live = read_current(root)
+    for tmp in root.glob("tmp-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+    generations = sorted(p for p in root.glob("gen-*") if p.is_dir() and p != live)
+    live_number = int(live.name.split("-")[1]) if live else 0
+    for folder in generations:
+        number = int(folder.name.split("-")[1])
+        if number > live_number or number < live_number - keep_previous:
+            shutil.rmtree(folder, ignore_errors=True)

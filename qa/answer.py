@@ -1,0 +1,59 @@
+"""The nouns of answering: a Citation points at one exact sentence; an Answer carries its evidence."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from index.documents import Passage
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A sentence offered to the generator as source [marker]; offsets are into its document's text."""
+
+    marker: int
+    source: str
+    title: str
+    text: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """`doc_text[start:end] == text`; `supported` says whether the sentence backs the claim it is cited for."""
+
+    marker: int
+    source: str
+    title: str
+    text: str
+    start: int
+    end: int
+    supported: bool = True
+
+    @classmethod
+    def of(cls, evidence: Evidence, marker: int, supported: bool = True) -> Citation:
+        return cls(marker, evidence.source, evidence.title, evidence.text, evidence.start, evidence.end, supported)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    question: str
+    text: str
+    citations: tuple[Citation, ...] = ()
+    abstained: bool = False
+    passages: tuple[Passage, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+    conflict: bool = False
+    standalone_question: str = ""
+    generator: str = ""
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["citations"] = [asdict(c) for c in self.citations]
+        data["passages"] = [p.to_dict() for p in self.passages]
+        data["timings"] = {k: round(v, 4) for k, v in self.timings.items()}
+        return data

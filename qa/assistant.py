@@ -1,0 +1,225 @@
+"""The Python API: `Assistant` wires index → retrieve → select evidence → generate → cite → answer."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.corpus import Index
+from index.documents import IndexReport, Passage
+from index.store import DocumentInfo
+from qa.answer import Answer, Citation, Evidence
+from qa.citations import CitedClaim, cite_claim, parse_claims
+from qa.config import Config
+from qa.conflicts import find_conflict
+from qa.errors import QuestionError
+from qa.evidence import EvidenceSelector
+from qa.followup import standalone_question
+from qa.generators import Generator, load_generator
+from qa.prompt import fit_evidence, is_refusal
+
+log = logging.getLogger("citeqa.qa")
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+MAX_QUESTION_CHARS = 2000
+History = list[tuple[str, str]]
+
+
+def clean_question(question: Any) -> str:
+    """Reject what cannot be a question; drop control characters that only confuse tokenizers."""
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    text = "".join(c if unicodedata.category(c)[0] != "C" or c in "\n\t" else " " for c in question)
+    text = " ".join(text.split())
+    if not text:
+        raise QuestionError("the question is empty: ask something about your documents")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"the question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}")
+    return text
+
+
+class Assistant:
+    """Answers questions from an index with citations to exact sentences, or says the documents don't say.
+
+    With no arguments it uses the default index folder, built from the seed articles on first use, and
+    the default generator. Models load on first need; one Assistant serves many threads.
+    """
+
+    def __init__(self, index_dir: str | Path | None = None, generator: str | None = None,
+                 config: Config | dict[str, Any] | None = None, **overrides: Any) -> None:
+        if isinstance(config, dict):
+            config = Config.from_dict(config)
+        config = config or Config()
+        if index_dir is not None:
+            config = config.with_(index=config.index.with_(path=Path(index_dir)))
+        if generator is not None:
+            overrides["generator"] = generator
+        self.config = config.with_(**overrides) if overrides else config
+        self.index = Index(self.config.index)
+        self._generator: Generator | None = None
+        self._generate_lock = threading.Lock()
+        self._load_lock = threading.Lock()
+        self._texts: dict[tuple[str, str], str] = {}
+        self._vectors: dict[str, np.ndarray] = {}
+        self.selector = EvidenceSelector(self._encode_cached, self.document_text)
+
+    # -- documents -----------------------------------------------------------------------------
+    def add(self, paths: list[str | Path] | str | Path, rebuild: bool = False, sync: bool = False,
+            progress: bool = False) -> IndexReport:
+        paths = [paths] if isinstance(paths, str | Path) else list(paths)
+        return self.index.add(paths, rebuild=rebuild, sync=sync, progress=progress)
+
+    def remove(self, source: str) -> IndexReport:
+        return self.index.remove([source])
+
+    def documents(self) -> list[DocumentInfo]:
+        self._ensure_index()
+        return self.index.documents()
+
+    def document_text(self, source: str) -> str:
+        snapshot = self.index.snapshot()
+        key = (snapshot.folder.name, source)
+        if key not in self._texts:
+            document = snapshot.document(source)
+            if document is None:
+                raise KeyError(f"not in the index: {source}")
+            if len(self._texts) > 256:
+                self._texts.clear()
+            self._texts[key] = document.text
+        return self._texts[key]
+
+    def _ensure_index(self) -> None:
+        """The seed articles are the default corpus: index them on first use of an empty default index."""
+        if self.index.exists:
+            return
+        with self._load_lock:
+            if not self.index.exists:
+                log.warning("no index at %s yet: indexing the seed articles from %s", self.index.root, SEEDS)
+                self.index.add([SEEDS], progress=True)
+
+    # -- retrieval -----------------------------------------------------------------------------
+    def _encode_cached(self, texts: list[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            if len(self._vectors) > 50_000:
+                self._vectors.clear()
+            for text, vector in zip(missing, self.index.embedder.encode(missing), strict=True):
+                self._vectors[text] = vector
+        return np.vstack([self._vectors[t] for t in texts])
+
+    def retrieve(self, question: str, k: int | None = None, mode: str | None = None) -> list[Passage]:
+        question = clean_question(question)
+        self._ensure_index()
+        return self.index.search(question, k or self.config.top_k, mode or self.config.retrieval_mode)
+
+    # -- answering -----------------------------------------------------------------------------
+    @property
+    def generator(self) -> Generator:
+        if self._generator is None:
+            with self._load_lock:
+                if self._generator is None:
+                    c = self.config
+                    self._generator = load_generator(c.generator, c.max_new_tokens, c.dtype, c.threads)
+        return self._generator
+
+    def ask(self, question: str, history: History | None = None, k: int | None = None) -> Answer:
+        *_, answer = self.stream(question, history=history, k=k)
+        return answer
+
+    def stream(self, question: str, history: History | None = None, k: int | None = None) -> Iterator[str | Answer]:
+        """Text pieces as the generator writes them, then the final, cited Answer."""
+        question = clean_question(question)
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        self._ensure_index()
+        asked = standalone_question(question, history)
+        vector = self.index.embed_query(asked)
+        passages = tuple(self.index.search(asked, k or self.config.top_k, self.config.retrieval_mode, vector))
+        timings["retrieve"] = time.perf_counter() - started
+        mark = time.perf_counter()
+        evidence = self.selector.run(asked, vector, list(passages))
+        timings["select"] = time.perf_counter() - mark
+
+        def finish(text: str, citations: tuple[Citation, ...] = (), abstained: bool = False, reason: str = "",
+                   conflict: bool = False) -> Answer:
+            timings["total"] = time.perf_counter() - started
+            return Answer(question, text, citations, abstained, passages, dict(timings), conflict, asked,
+                          getattr(self._generator, "name", self.config.generator), reason)
+
+        if not evidence or evidence[0].score < self.config.min_relevance:
+            yield finish(self._abstention(question), abstained=True, reason="nothing relevant was retrieved")
+            return
+        generator = self.generator
+        chosen = fit_evidence(evidence, generator.count_tokens, self.config.evidence_tokens, self.config.max_evidence)
+        mark = time.perf_counter()
+        pieces: list[str] = []
+        with self._generate_lock:
+            for piece in generator.stream(asked, chosen):
+                if not pieces:
+                    timings["first_token"] = time.perf_counter() - started
+                pieces.append(piece)
+                yield piece
+        raw = "".join(pieces).strip()
+        timings["generate"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        if is_refusal(raw):
+            yield finish(self._abstention(question), abstained=True, reason="the generator found no answer")
+            return
+        cited = [cite_claim(claim, asked, chosen) for claim in parse_claims(raw)]
+        supported = [c for c in cited if c.supported]
+        if not supported:
+            yield finish(self._abstention(question), abstained=True,
+                         reason=f"no retrieved sentence supports the generated answer “{raw[:200]}”")
+            return
+        text, citations = self._render(supported)
+        conflict = None
+        if generator.name != "extractive":
+            conflict = self._conflict(asked, supported, chosen, generator)
+        if conflict is not None:
+            marker = len(citations) + 1
+            citations += (Citation.of(conflict.evidence, marker),)
+            text = f"{text} However, another source says: {conflict.answer.rstrip('.')} [{marker}]."
+        timings["verify"] = time.perf_counter() - mark
+        yield finish(text, citations, conflict=conflict is not None)
+
+    def _render(self, claims: list[CitedClaim]) -> tuple[str, tuple[Citation, ...]]:
+        """Answer text with markers numbered 1..n in order of first use, one per distinct sentence."""
+        numbers: dict[tuple[str, int], int] = {}
+        citations: list[Citation] = []
+        parts = []
+        for claim in claims:
+            marks = []
+            for c in claim.citations:
+                key = (c.source, c.start)
+                if key not in numbers:
+                    numbers[key] = len(numbers) + 1
+                    citations.append(Citation(numbers[key], c.source, c.title, c.text, c.start, c.end, c.supported))
+                marks.append(f"[{numbers[key]}]")
+            body = claim.text.rstrip()
+            tail = ""
+            if body.endswith((".", "!", "?")) and len(body.split()) > 3:
+                body, tail = body[:-1], body[-1]
+            parts.append(f"{body} {''.join(marks)}{tail}")
+        return " ".join(parts), tuple(citations)
+
+    def _conflict(self, asked: str, claims: list[CitedClaim], chosen: list[Evidence], generator: Generator):
+        by_place = {(e.source, e.start): e for e in chosen}
+        cited = [by_place[(c.source, c.start)] for c in claims[0].citations if (c.source, c.start) in by_place]
+
+        def answer_from(question: str, evidence: list[Evidence]) -> str:
+            renumbered = [Evidence(1, e.source, e.title, e.text, e.start, e.end, e.score) for e in evidence]
+            with self._generate_lock:
+                return "".join(generator.stream(question, renumbered))
+
+        return find_conflict(asked, claims[0].text, cited, chosen, self.config.conflict_margin, answer_from)
+
+    @staticmethod
+    def _abstention(question: str) -> str:
+        return ("The documents don't say. None of the indexed passages answers this question; "
+                "the nearest passages are listed below.")

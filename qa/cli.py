@@ -1,0 +1,200 @@
+"""`citeqa`: the front door. The only module that wires index, qa, ui and eval together."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from index.config import IndexConfig, default_index_dir
+
+
+def _index_config(args: argparse.Namespace) -> IndexConfig:
+    values = {"path": Path(args.index) if args.index else default_index_dir()}
+    if getattr(args, "embedding_model", None):
+        values["embedding_model"] = args.embedding_model
+    return IndexConfig(**values)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from index.corpus import Index
+
+    index = Index(_index_config(args))
+    report = index.add(args.paths, rebuild=args.rebuild, sync=args.sync, progress=not args.quiet)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        for source, reason in report.skipped:
+            print(f"skipped {source}: {reason}", file=sys.stderr)
+        print(f"{index.root}: {report.summary()}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from index.corpus import Index, require_index
+
+    index = Index(_index_config(args))
+    require_index(index)
+    documents = index.documents()
+    if args.json:
+        print(json.dumps([d.__dict__ if hasattr(d, "__dict__") else d._asdict() for d in documents], indent=2))
+        return 0
+    for d in documents:
+        print(f"{d.chunks:5d} chunks  {d.characters:8,d} chars  {d.source}  — {d.title[:70]}")
+    print(f"{len(documents)} documents in {index.root}")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from index.corpus import Index, require_index
+
+    index = Index(_index_config(args))
+    require_index(index)
+    report = index.remove(args.sources)
+    print(f"{index.root}: {report.summary()}")
+    return 0
+
+
+def _assistant(args: argparse.Namespace):
+    from qa.assistant import Assistant
+    from qa.config import Config
+
+    overrides = {}
+    if getattr(args, "generator", None):
+        overrides["generator"] = args.generator
+    if getattr(args, "top_k", None):
+        overrides["top_k"] = args.top_k
+    return Assistant(config=Config(index=_index_config(args), **overrides))
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from qa.answer import Answer
+    from qa.assistant import clean_question
+
+    clean_question(args.question)  # fail fast, before any model loads
+    assistant = _assistant(args)
+    if args.json:
+        print(json.dumps(assistant.ask(args.question).to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    answer = None
+    streamed = False
+    for piece in assistant.stream(args.question):
+        if isinstance(piece, Answer):
+            answer = piece
+        elif sys.stdout.isatty():
+            print(piece, end="", flush=True)
+            streamed = True
+    if streamed:
+        print("\r\033[K", end="")
+    print(answer.text)
+    if answer.abstained:
+        print(f"  ({answer.reason})")
+        for n, p in enumerate(answer.passages[:3], 1):
+            print(f"  nearest {n}: {p.source} [{p.start}:{p.end}] {p.text[:120].strip()}…")
+    for c in answer.citations:
+        print(f"  [{c.marker}] {c.source} [{c.start}:{c.end}] “{c.text}”")
+    t = answer.timings
+    print("  " + "  ".join(f"{k} {v * 1000:.0f} ms" for k, v in t.items()), file=sys.stderr)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from ui import cli as ui_cli
+
+    return ui_cli.main(args)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from eval import cli as eval_cli
+
+    return eval_cli.main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="citeqa", description="Answers from your own articles, with citations.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_index(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--index", help=f"index folder (default: {default_index_dir()})")
+        p.add_argument("--embedding-model", help="sentence-transformers name or folder (default: all-MiniLM-L6-v2)")
+        return p
+
+    p = with_index(sub.add_parser("index", help="add files and folders to the index (incremental)"))
+    p.add_argument("paths", nargs="+", help=".txt, .md, .html, .pdf files or folders")
+    p.add_argument("--rebuild", action="store_true", help="start a fresh index from these paths")
+    p.add_argument("--sync", action="store_true", help="also remove indexed documents no longer under these paths")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_index)
+
+    p = with_index(sub.add_parser("list", help="list indexed documents"))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+
+    p = with_index(sub.add_parser("remove", help="remove documents by source"))
+    p.add_argument("sources", nargs="+", help="source as shown by `citeqa list`")
+    p.set_defaults(func=cmd_remove)
+
+    p = with_index(sub.add_parser("ask", help="answer one question, with citations"))
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the whole answer as JSON")
+    p.add_argument("--generator", help="default, extractive, a model folder, a hub id or a .gguf file")
+    p.add_argument("--top-k", type=int, help="passages to retrieve (default 5)")
+    p.set_defaults(func=cmd_ask)
+
+    p = with_index(sub.add_parser("chat", help="open the chat in your browser"))
+    try:
+        from ui import cli as ui_cli
+
+        ui_cli.add_arguments(p)
+    except ImportError:
+        pass
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("eval", help="measure answers, citations and abstentions on a question set")
+    try:
+        from eval import cli as eval_cli
+
+        eval_cli.add_arguments(p)
+    except ImportError:
+        pass
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="citeqa: %(message)s")
+    for noisy in ("faiss", "faiss.loader", "sentence_transformers", "transformers", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    from index.store import IndexError_
+    from qa.errors import QuestionError
+
+    started = time.perf_counter()
+    try:
+        return args.func(args)
+    except (QuestionError, IndexError_, FileNotFoundError, KeyError, TimeoutError, ValueError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"citeqa: error: {message}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:  # model loading problems carry their fix in the message
+        print(f"citeqa: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"citeqa: interrupted after {time.perf_counter() - started:.1f} s; the index is unchanged "
+              "unless a run finished", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""All settings of the answering pipeline in one place, buildable from one plain dict (txtai style)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from index.config import IndexConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    index: IndexConfig = field(default_factory=IndexConfig)
+    generator: str = "default"  # "default", "extractive", a hub id, a model folder or a .gguf file
+    top_k: int = 5  # passages retrieved
+    retrieval_mode: str = "hybrid"  # "hybrid", "dense" or "keyword"
+    max_evidence: int = 8  # sentences offered to the generator as numbered sources
+    evidence_tokens: int = 400  # prompt budget for those sentences, in the generator's tokens
+    max_new_tokens: int = 48
+    dtype: str = "bfloat16"  # of the generator on CPU: "bfloat16" or "float32"
+    threads: int | None = None  # torch threads; None lets torch decide
+    min_relevance: float = 0.55  # below this best-sentence score, retrieval found nothing relevant
+    conflict_margin: float = 0.12  # how close to the best a disagreeing sentence must score to be reported
+
+    def __post_init__(self) -> None:
+        if self.top_k < 1:
+            raise ValueError("top_k must be at least 1")
+        if self.max_evidence < 1:
+            raise ValueError("max_evidence must be at least 1")
+        if self.dtype not in {"bfloat16", "float32"}:
+            raise ValueError("dtype must be bfloat16 or float32")
+        if self.max_new_tokens < 1:
+            raise ValueError("max_new_tokens must be at least 1")
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Config:
+        values = dict(values)
+        index = values.pop("index", {})
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+        index_config = index if isinstance(index, IndexConfig) else IndexConfig.from_dict(index)
+        return cls(index=index_config, **values)
+
+    def with_(self, **changes: Any) -> Config:
+        return replace(self, **changes)

@@ -1,0 +1,7 @@
+"""Errors a user can act on; the CLI prints them as one line."""
+
+from __future__ import annotations
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked as given (empty, too long)."""

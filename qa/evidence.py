@@ -1,0 +1,80 @@
+"""From retrieved passages to scored sentences: the units a generator cites and a reader checks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import numpy as np
+
+from index.documents import Passage
+from index.keyword import tokenize
+from index.sentences import sentence_spans
+from qa.answer import Evidence
+
+Encode = Callable[[list[str]], np.ndarray]
+
+
+def lexical_overlap(question: str, sentence: str) -> float:
+    """Share of the question's content words that the sentence contains."""
+    wanted = set(tokenize(question))
+    if not wanted:
+        return 0.0
+    return len(wanted & set(tokenize(sentence))) / len(wanted)
+
+
+class EvidenceSelector:
+    """Splits retrieved passages into whole document sentences and ranks them by dense + lexical match."""
+
+    def __init__(self, encode: Encode, document_text: Callable[[str], str], lexical_weight: float = 0.35,
+                 passage_weight: float = 0.3, short_words: int = 6) -> None:
+        self.encode = encode
+        self.document_text = document_text
+        self.lexical_weight = lexical_weight
+        self.passage_weight = passage_weight
+        self.short_words = short_words
+        self._spans: dict[tuple[str, int], list] = {}
+
+    def _sentences(self, passage: Passage) -> list[tuple[int, int]]:
+        text = self.document_text(passage.source)
+        key = (passage.source, len(text))
+        if key not in self._spans:
+            self._spans[key] = sentence_spans(text)
+        return [(s.start, s.end) for s in self._spans[key] if s.end > passage.start and s.start < passage.end]
+
+    def run(self, question: str, question_vector: np.ndarray, passages: list[Passage]) -> list[Evidence]:
+        seen: set[tuple[str, int]] = set()
+        rows: list[tuple[Passage, int, int, str]] = []
+        for passage in passages:
+            text = self.document_text(passage.source)
+            for start, end in self._sentences(passage):
+                if (passage.source, start) in seen or looks_like_injection(text[start:end]):
+                    continue
+                seen.add((passage.source, start))
+                rows.append((passage, start, end, text[start:end]))
+        if not rows:
+            return []
+        vectors = self.encode([r[3] for r in rows])
+        dense = vectors @ question_vector.reshape(-1)
+        scored = []
+        for (passage, start, end, sentence), cosine in zip(rows, dense, strict=True):
+            # Headlines and captions ("Chris Kaba club shooting") echo a question without answering it.
+            brevity = min(1.0, len(sentence.split()) / self.short_words)
+            score = (brevity * float(cosine) + self.lexical_weight * lexical_overlap(question, sentence)
+                     + self.passage_weight * (passage.dense_score or 0.0))
+            scored.append((score, passage, start, end, sentence))
+        scored.sort(key=lambda row: -row[0])
+        return [Evidence(n, p.source, p.title, s, start, end, score)
+                for n, (score, p, start, end, s) in enumerate(scored, start=1)]
+
+
+INJECTION = re.compile(
+    r"\b(ignore|disregard|forget)\b.{0,40}\b(previous|prior|above|earlier|all|any)\b.{0,20}\b(instructions?|prompts?|rules)\b"
+    r"|\byou are now\b|\bsystem prompt\b|\bnew instructions?\b|\banswer (?:with|only)\b",
+    re.IGNORECASE,
+)
+
+
+def looks_like_injection(sentence: str) -> bool:
+    """Text that addresses the assistant rather than the reader is never offered to the generator."""
+    return bool(INJECTION.search(sentence))
