@@ -78,8 +78,11 @@ class _TransformersGenerator:
     def _model_class(self):
         raise NotImplementedError
 
-    def _inputs(self, question: str, evidence: list[Evidence]) -> dict:
+    def prompt(self, question: str, evidence: list[Evidence]) -> str:
         raise NotImplementedError
+
+    def _inputs(self, question: str, evidence: list[Evidence]) -> dict:
+        return dict(self.tokenizer(self.prompt(question, evidence), return_tensors="pt", add_special_tokens=False))
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -117,9 +120,14 @@ class Seq2SeqGenerator(_TransformersGenerator):
 
         return AutoModelForSeq2SeqLM
 
+    def prompt(self, question: str, evidence: list[Evidence]) -> str:
+        return seq2seq_prompt(question, evidence)
+
     def _inputs(self, question: str, evidence: list[Evidence]) -> dict:
-        return dict(self.tokenizer(seq2seq_prompt(question, evidence), return_tensors="pt", truncation=True,
-                                   max_length=getattr(self.tokenizer, "model_max_length", 512) or 512))
+        limit = getattr(self.tokenizer, "model_max_length", None)
+        limit = limit if isinstance(limit, int) and 0 < limit < 1_000_000 else 512  # unset means "very large"
+        return dict(self.tokenizer(self.prompt(question, evidence), return_tensors="pt", truncation=True,
+                                   max_length=limit))
 
 
 class CausalGenerator(_TransformersGenerator):
@@ -128,14 +136,12 @@ class CausalGenerator(_TransformersGenerator):
 
         return AutoModelForCausalLM
 
-    def _inputs(self, question: str, evidence: list[Evidence]) -> dict:
+    def prompt(self, question: str, evidence: list[Evidence]) -> str:
         messages = [{"role": "system", "content": SYSTEM},
                     {"role": "user", "content": user_message(question, evidence)}]
         if getattr(self.tokenizer, "chat_template", None):
-            text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        else:
-            text = f"{SYSTEM}\n\n{user_message(question, evidence)}\nAnswer:"
-        return dict(self.tokenizer(text, return_tensors="pt", add_special_tokens=False))
+            return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return f"{SYSTEM}\n\n{user_message(question, evidence)}\nAnswer:"
 
 
 def _is_encoder_decoder(path: str, gguf_file: str | None) -> bool:

@@ -1,0 +1,140 @@
+"""The transformers code paths on tiny random models built here (no weights can be downloaded)."""
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from qa.answer import Evidence
+from qa.generators import CausalGenerator, ExtractiveGenerator, GeneratorError, Seq2SeqGenerator, load_generator
+from qa.weights import Part, WeightsError, assemble
+
+WORDS = ["<pad>", "</s>", "<unk>", "the", "bridge", "reopened", "in", "march", "who", "when", "what", "source",
+         "1", "2", "context", "question", "answer", ":", "?", ".", "user", "system", "assistant", "unknown"]
+EVIDENCE = [Evidence(1, "a.txt", "A", "The bridge reopened in March.", 0, 29, 1.0)]
+
+
+def _tokenizer(folder: Path, chat: bool):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    core = Tokenizer(models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="<unk>"))
+    core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    core.decoder = decoders.WordPiece()  # joins words with spaces
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, pad_token="<pad>", eos_token="</s>",
+                                        unk_token="<unk>")
+    if chat:
+        tokenizer.chat_template = ("{% for m in messages %}{{ m['role'] }} : {{ m['content'] }}\n{% endfor %}"
+                                   "assistant :")
+    tokenizer.save_pretrained(folder)
+
+
+@pytest.fixture(scope="module")
+def tiny_t5(tmp_path_factory) -> Path:
+    import torch
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    folder = tmp_path_factory.mktemp("tiny-t5")
+    torch.manual_seed(0)
+    config = T5Config(vocab_size=len(WORDS), d_model=16, d_ff=32, d_kv=8, num_layers=1, num_decoder_layers=1,
+                      num_heads=2, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
+    model = T5ForConditionalGeneration(config)
+    model.generation_config.suppress_tokens = [0, 1, 2]  # random weights would otherwise stop at once
+    model.save_pretrained(folder)
+    _tokenizer(folder, chat=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_causal(tmp_path_factory) -> Path:
+    import torch
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    folder = tmp_path_factory.mktemp("tiny-causal")
+    torch.manual_seed(0)
+    config = Qwen2Config(vocab_size=len(WORDS), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=256,
+                         pad_token_id=0, eos_token_id=1, bos_token_id=1)
+    model = Qwen2ForCausalLM(config)
+    model.generation_config.suppress_tokens = [0, 1, 2]
+    model.save_pretrained(folder)
+    _tokenizer(folder, chat=True)
+    return folder
+
+
+def test_encoder_decoder_config_selects_seq2seq(tiny_t5):
+    generator = load_generator(str(tiny_t5), max_new_tokens=5, dtype="float32")
+    assert isinstance(generator, Seq2SeqGenerator)
+
+
+def test_seq2seq_streams_bounded_text(tiny_t5):
+    generator = load_generator(str(tiny_t5), max_new_tokens=5, dtype="float32")
+    pieces = list(generator.stream("when reopened ?", EVIDENCE))
+    assert pieces and all(isinstance(p, str) for p in pieces)
+    assert 1 <= generator.count_tokens("".join(pieces)) <= 5
+
+
+def test_seq2seq_is_deterministic(tiny_t5):
+    generator = load_generator(str(tiny_t5), max_new_tokens=6, dtype="float32")
+    assert "".join(generator.stream("who ?", EVIDENCE)) == "".join(generator.stream("who ?", EVIDENCE))
+
+
+def test_decoder_config_selects_causal_with_chat_template(tiny_causal):
+    generator = load_generator(str(tiny_causal), max_new_tokens=4, dtype="float32")
+    assert isinstance(generator, CausalGenerator)
+    prompt = generator.prompt("when ?", EVIDENCE)
+    assert prompt.startswith("system : ") and "Source 1: The bridge reopened in March." in prompt
+    assert prompt.endswith("assistant :")
+
+
+def test_causal_streams_bounded_text(tiny_causal):
+    generator = load_generator(str(tiny_causal), max_new_tokens=4, dtype="float32")
+    text = "".join(generator.stream("when ?", EVIDENCE))
+    assert text and len(text) <= 4 * (max(len(w) for w in WORDS) + 1)  # at most 4 new tokens
+
+
+def test_kind_prefix_forces_the_model_class(tiny_t5):
+    assert isinstance(load_generator(f"seq2seq:{tiny_t5}", max_new_tokens=2, dtype="float32"), Seq2SeqGenerator)
+
+
+def test_unreachable_model_names_the_offline_fix(tmp_path):
+    with pytest.raises(GeneratorError, match="offline"):
+        load_generator("no-such-org/no-such-model-here")
+
+
+def test_extractive_generator_cites_its_best_sentence():
+    assert "".join(ExtractiveGenerator().stream("when?", EVIDENCE)) == "The bridge reopened in March. [1]"
+
+
+def _part(path: Path, data: bytes, record: bytes | None = None) -> Part:
+    """A part file whose RECORD hash is that of `record` (the bytes it should hold)."""
+    path.write_bytes(data)
+    return Part(path, hashlib.sha256(record if record is not None else data).hexdigest())
+
+
+def test_parts_are_joined_when_every_hash_matches(tmp_path):
+    parts = [_part(tmp_path / "p1", b"abc"), _part(tmp_path / "p2", b"def")]
+    target = assemble(parts, tmp_path / "model.gguf", hashlib.sha256(b"abcdef").hexdigest())
+    assert target.read_bytes() == b"abcdef"
+
+
+def test_corrupted_part_is_refused_by_name(tmp_path):
+    parts = [_part(tmp_path / "p1", b"abc"), _part(tmp_path / "p2", b"dXf", record=b"def")]
+    with pytest.raises(WeightsError, match="p2 is corrupted"):
+        assemble(parts, tmp_path / "model.gguf", hashlib.sha256(b"abcdef").hexdigest())
+    assert not (tmp_path / "model.gguf").exists()
+
+
+def test_wrong_joined_hash_is_refused_and_nothing_is_left(tmp_path):
+    parts = [Part(tmp_path / "p1", None)]
+    (tmp_path / "p1").write_bytes(b"abc")
+    with pytest.raises(WeightsError, match="sha256"):
+        assemble(parts, tmp_path / "model.gguf", "0" * 64)
+    assert list(tmp_path.iterdir()) == [tmp_path / "p1"]
+
+
+def test_installed_parts_are_found_with_their_record_hashes():
+    from qa.weights import find_parts
+
+    parts = find_parts()
+    assert len(parts) == 6 and all(p.path.is_file() and p.record_sha256 for p in parts)
