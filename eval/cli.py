@@ -1,0 +1,109 @@
+"""`citeqa eval`: run a question set against a corpus and write the report, the results and the plots.
+
+With no arguments it measures the packaged seeds set on the repository's seed articles, indexed into
+a folder under --out, so a fresh clone needs nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from eval.dataset import DEFAULT_SET
+
+DEFAULT_CORPUS = Path(__file__).resolve().parents[1] / "seeds"
+DEFAULT_OUT = Path("eval-out")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--set", dest="set_path", metavar="FILE", type=Path,
+                        help=f"JSONL question set (default: the packaged seeds set, {DEFAULT_SET.name})")
+    parser.add_argument("--corpus", metavar="DIR", type=Path,
+                        help="folder of documents to index before the run (default: the seed articles; with "
+                             "--index and no --corpus, the index is evaluated as it is)")
+    parser.add_argument("--index", metavar="DIR", type=Path, help="index folder (default: OUT/index)")
+    parser.add_argument("--generator", nargs="+", metavar="NAME", dest="generators",
+                        help="generators to compare: extractive, default, a model folder or .gguf "
+                             "(default: extractive)")
+    parser.add_argument("--out", metavar="DIR", type=Path, default=DEFAULT_OUT,
+                        help=f"where report.md, results.json and the plots go (default: {DEFAULT_OUT}/)")
+    parser.add_argument("--limit", metavar="N", type=int, help="only the first N questions (quick runs)")
+    parser.add_argument("--k", type=int, default=10, help="passages retrieved per mode, at least 10 (default 10)")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="torch threads (default: torch decides); 1 is much faster on a busy shared machine")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit with status 1 when a question regressed or a score dropped since the previous run")
+
+
+def resolve_sources(args: argparse.Namespace) -> tuple[Path, Path | None, bool]:
+    """(index folder, corpus to add or None, whether to sync the index to the corpus).
+
+    An index under --out belongs to the evaluation, so it follows the corpus exactly (sync). A user's
+    own --index is only added to, never pruned, and with no --corpus it is measured as it is.
+    """
+    corpus = getattr(args, "corpus", None)
+    index = getattr(args, "index", None)
+    if index is None:
+        return Path(args.out) / "index", Path(corpus) if corpus else DEFAULT_CORPUS, True
+    index = Path(index)
+    if corpus is not None:
+        return index, Path(corpus), False
+    from index.store import read_current
+
+    return index, (None if read_current(index) is not None else DEFAULT_CORPUS), False
+
+
+def main(args: argparse.Namespace) -> int:
+    from eval.dataset import load_set
+    from eval.report import summary_text, write_run
+    from eval.runner import run_eval
+
+    limit = getattr(args, "limit", None)
+    if limit is not None and limit < 1:
+        raise ValueError("--limit must be at least 1")
+    question_set = load_set(getattr(args, "set_path", None))  # validated before any model loads
+    index, corpus, sync = resolve_sources(args)
+    generators = list(dict.fromkeys(getattr(args, "generators", None) or ["extractive"]))
+    progress = not getattr(args, "no_progress", False) and sys.stderr.isatty()
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr)
+
+    config = None
+    threads = getattr(args, "threads", None)
+    if threads is not None:
+        if threads < 1:
+            raise ValueError("--threads must be at least 1")
+        from qa.config import Config
+
+        config = Config(threads=threads)
+    run = run_eval(question_set, index, corpus, generators, k=getattr(args, "k", 10), limit=limit, sync=sync,
+                   progress=progress, config=config, log=log)
+    written = write_run(run, args.out)
+    print(summary_text(written.document))
+    comparison = written.comparison
+    if comparison is not None:
+        print(f"\nvs previous run: {len(comparison.regressions)} regressions, {len(comparison.drops)} score drops, "
+              f"{len(comparison.fixes)} fixes")
+    print(f"\nreport: {written.report}\nresults: {written.results}\nplots: "
+          + ", ".join(str(p) for p in written.plots))
+    if getattr(args, "strict", False) and comparison is not None and comparison.regressed:
+        return 1
+    return 0
+
+
+def run_cli(argv: list[str] | None = None) -> int:
+    """`python -m eval.cli`: the same command without the citeqa front door."""
+    import os
+
+    for name, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false")):
+        os.environ.setdefault(name, value)
+    parser = argparse.ArgumentParser(prog="citeqa eval", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return main(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli())
