@@ -184,7 +184,7 @@ class Assistant:
         if conflict is not None:
             marker = len(citations) + 1
             citations += (Citation.of(conflict.evidence, marker),)
-            text = f"{text} However, another source says: {conflict.answer.rstrip('.')} [{marker}]."
+            text = f"{text.rstrip('.')}. However, another source says: {conflict.answer.rstrip('.')} [{marker}]."
         timings["verify"] = time.perf_counter() - mark
         yield finish(text, citations, conflict=conflict is not None)
 

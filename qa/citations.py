@@ -18,6 +18,22 @@ MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 FILLER = frozenset("""year years old aged age source sources context answer mr mrs ms sir also just about around
     only some said say says according""".split())
 YES_NO = re.compile(r"^\s*(yes|no)\b", re.IGNORECASE)
+NUMBER_WORDS = {w: str(n) for n, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
+_NUMBER_UNIT = re.compile(r"^(\d+)([a-z]+)$")
+
+
+def terms(text: str) -> set[str]:
+    """Tokens for support checks: "six" and "6" match, and so do "12mph" and "12 mph"."""
+    out: set[str] = set()
+    for token in tokenize(text):
+        split = _NUMBER_UNIT.match(token)
+        if split:
+            out.update(split.groups())
+        else:
+            out.add(NUMBER_WORDS.get(token, token))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,16 +62,16 @@ def strip_markers(text: str) -> str:
 
 def key_terms(claim: str, question: str) -> set[str]:
     """Content of the claim that the question does not already hold."""
-    asked = set(tokenize(question))
-    return {t for t in tokenize(claim) if t not in asked and t not in FILLER}
+    asked = terms(question)
+    return {t for t in terms(claim) if t not in asked and t not in FILLER}
 
 
-def supports(terms: set[str], sentence: str) -> bool:
-    return bool(terms) and terms <= set(tokenize(sentence))
+def supports(wanted: set[str], sentence: str) -> bool:
+    return bool(wanted) and wanted <= terms(sentence)
 
 
-def coverage(terms: set[str], sentence: str) -> float:
-    return len(terms & set(tokenize(sentence))) / len(terms) if terms else 0.0
+def coverage(wanted: set[str], sentence: str) -> float:
+    return len(wanted & terms(sentence)) / len(wanted) if wanted else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,30 +88,30 @@ def cite_claim(claim: Claim, question: str, evidence: list[Evidence], max_citati
     hold it together may support it (a two-sentence answer). Unsupported claims come back supported=False.
     """
     by_marker = {e.marker: e for e in evidence}
-    terms = key_terms(claim.text, question)
-    if not terms and YES_NO.match(claim.text):
-        terms = set(tokenize(question))  # a yes/no answer must rest on a sentence about the whole question
+    wanted = key_terms(claim.text, question)
+    if not wanted and YES_NO.match(claim.text):
+        wanted = terms(question)  # a yes/no answer must rest on a sentence about the whole question
     given = [by_marker[m] for m in dict.fromkeys(claim.markers) if m in by_marker]
-    kept = [e for e in given if supports(terms, e.text)]
-    if not kept and terms:
-        full = [e for e in evidence if supports(terms, e.text)]
+    kept = [e for e in given if supports(wanted, e.text)]
+    if not kept and wanted:
+        full = [e for e in evidence if supports(wanted, e.text)]
         if full:
             kept = [full[0]]
             other = next((e for e in full[1:] if e.source != full[0].source), None)
             if other is not None and len(kept) < max_citations:
                 kept.append(other)  # the same fact in a second document: cite both
         else:
-            kept = _pair(terms, evidence)
+            kept = _pair(wanted, evidence)
     if not kept:
         return CitedClaim(claim.text, (), False)
     return CitedClaim(claim.text, tuple(Citation.of(e, 0) for e in kept), True)
 
 
-def _pair(terms: set[str], evidence: list[Evidence]) -> list[Evidence]:
+def _pair(wanted: set[str], evidence: list[Evidence]) -> list[Evidence]:
     """Two sentences that hold all key content between them, best ranked first, or nothing."""
-    partial = [e for e in evidence if coverage(terms, e.text) > 0][:8]
+    partial = [e for e in evidence if coverage(wanted, e.text) > 0][:8]
     for i, first in enumerate(partial):
         for second in partial[i + 1:]:
-            if terms <= set(tokenize(first.text)) | set(tokenize(second.text)):
+            if wanted <= terms(first.text) | terms(second.text):
                 return [first, second]
     return []

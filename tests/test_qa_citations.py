@@ -102,3 +102,9 @@ def test_follow_up_pronoun_takes_the_last_named_person():
 
 def test_question_without_history_is_unchanged():
     assert standalone_question("How old was he?", None) == "How old was he?"
+
+
+def test_number_words_and_units_match_their_digits():
+    evidence = [ev(1, "A helicopter and six police cars reached an estimated 12mph.", "a.txt")]
+    assert cite_claim(parse_claims("6")[0], "How many police cars?", evidence).supported
+    assert cite_claim(parse_claims("12 mph")[0], "What speed?", evidence).supported
