@@ -25,7 +25,8 @@ def _grouped_bars(ax, groups: list[str], series: dict[str, list[float]], title: 
         bars = ax.bar(positions + offset, values, width, label=label)
         ax.bar_label(bars, labels=[f"{v:.0%}" for v in values], fontsize=6, padding=1)
     ax.set_xticks(positions, [g.replace("_", " ") for g in groups], rotation=25, ha="right")
-    ax.set_ylim(0, 1.12)
+    ax.set_ylim(0, 1.3)  # headroom above the 100% labels for the legend
+    ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
