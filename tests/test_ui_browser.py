@@ -130,6 +130,20 @@ def ask(page, question: str) -> None:
         arg=before)
 
 
+def choose_file(page, component: str, path: Path) -> None:
+    """Put a file into a gr.File. Retried: a file chosen while the component is still mounting is lost."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(3):
+        page.set_input_files(f"{component} input[type=file]", str(path))
+        try:
+            page.locator(component, has_text=path.name).wait_for(timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    pytest.fail(f"the upload of {path.name} never showed in {component}")
+
+
 def test_ask_click_citation_see_highlighted_passage(page):
     # Example questions about the seed articles are offered on first load.
     example = page.get_by_text("Where was Chris Kaba shot?", exact=True)
@@ -188,17 +202,7 @@ def test_upload_list_and_remove_a_document(page, tmp_path):
     note = tmp_path / "orchard notes.md"
     note.write_text("# Orchard news\n\nThe Millbrook orchard harvested 900 kilos of pears in 2023.\n",
                     encoding="utf-8")
-    page.on("console", lambda m: print("CONSOLE", m.type, m.text))
-    page.on("requestfailed", lambda r: print("FAILED", r.url, r.failure))
-    page.on("response", lambda r: print("RESP", r.status, r.url) if "upload" in r.url else None)
-    print("inputs", page.locator("#cq-upload input[type=file]").count())
-    page.set_input_files("#cq-upload input[type=file]", str(note))
-    try:
-        page.locator("#cq-upload", has_text="orchard notes.md").wait_for(timeout=10000)
-    except Exception:
-        page.screenshot(path="/tmp/scratch/fail.png")
-        print(page.inner_html("#cq-upload")[:3000])
-        raise
+    choose_file(page, "#cq-upload", note)
     page.click("#cq-add")
     page.locator("#cq-upload-status", has_text="orchard notes.md: added").wait_for()
     row = page.locator("#cq-documents tr", has_text="orchard notes.md")
