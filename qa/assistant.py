@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import unicodedata
@@ -16,6 +17,7 @@ from index.corpus import Index
 from index.documents import IndexReport, Passage
 from index.store import DocumentInfo
 from qa.answer import Answer, Citation, Evidence
+from qa.answer_types import holds_kind, question_kind
 from qa.citations import CitedClaim, cite_claim, parse_claims
 from qa.config import Config
 from qa.conflicts import find_conflict
@@ -28,6 +30,7 @@ from qa.prompt import fit_evidence, is_refusal
 log = logging.getLogger("citeqa.qa")
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 MAX_QUESTION_CHARS = 2000
+SOURCE_LABEL = re.compile(r"^\W*source\s*(\d+)\W*$", re.IGNORECASE)
 History = list[tuple[str, str]]
 
 
@@ -171,6 +174,12 @@ class Assistant:
         if is_refusal(raw):
             yield finish(self._abstention(question), abstained=True, reason="the generator found no answer")
             return
+        raw = self._resolve_source_label(raw, chosen)
+        kind = question_kind(asked)
+        if not holds_kind(raw, kind, asked):
+            yield finish(self._abstention(question), abstained=True,
+                         reason=f"the generated answer “{raw[:200]}” is not a {kind.value}, which the question asks for")
+            return
         cited = [cite_claim(claim, asked, chosen) for claim in parse_claims(raw)]
         supported = [c for c in cited if c.supported]
         if not supported:
@@ -180,13 +189,22 @@ class Assistant:
         text, citations = self._render(supported)
         conflict = None
         if generator.name != "extractive":
-            conflict = self._conflict(asked, supported, chosen, generator)
+            conflict = self._conflict(asked, vector, supported, chosen, evidence, generator)
         if conflict is not None:
             marker = len(citations) + 1
             citations += (Citation.of(conflict.evidence, marker),)
             text = f"{text.rstrip('.')}. However, another source says: {conflict.answer.rstrip('.')} [{marker}]."
         timings["verify"] = time.perf_counter() - mark
         yield finish(text, citations, conflict=conflict is not None)
+
+    @staticmethod
+    def _resolve_source_label(raw: str, chosen: list[Evidence]) -> str:
+        """A small model sometimes answers with the label ("Source 2"): answer with that sentence, cited."""
+        match = SOURCE_LABEL.match(raw)
+        if match and 1 <= int(match.group(1)) <= len(chosen):
+            evidence = chosen[int(match.group(1)) - 1]
+            return f"{evidence.text} [{evidence.marker}]"
+        return raw
 
     def _render(self, claims: list[CitedClaim]) -> tuple[str, tuple[Citation, ...]]:
         """Answer text with markers numbered 1..n in order of first use, one per distinct sentence."""
@@ -208,16 +226,24 @@ class Assistant:
             parts.append(f"{body} {''.join(marks)}{tail}")
         return " ".join(parts), tuple(citations)
 
-    def _conflict(self, asked: str, claims: list[CitedClaim], chosen: list[Evidence], generator: Generator):
+    def _conflict(self, asked: str, vector: np.ndarray, claims: list[CitedClaim], chosen: list[Evidence],
+                  evidence: list[Evidence], generator: Generator):
+        """Look for a disagreeing sentence in the ranked evidence and in the other documents' best passages."""
         by_place = {(e.source, e.start): e for e in chosen}
         cited = [by_place[(c.source, c.start)] for c in claims[0].citations if (c.source, c.start) in by_place]
+        cited_sources = {c.source for c in cited}
+        others = [p for p in self.index.search(asked, 4 * self.config.top_k, self.config.retrieval_mode, vector)
+                  if p.source not in cited_sources][:self.config.top_k]
+        seen = {(e.source, e.start) for e in evidence}
+        extra = [e for e in self.selector.run(asked, vector, others) if (e.source, e.start) not in seen]
+        candidates = sorted(evidence + extra, key=lambda e: -e.score)
 
-        def answer_from(question: str, evidence: list[Evidence]) -> str:
-            renumbered = [Evidence(1, e.source, e.title, e.text, e.start, e.end, e.score) for e in evidence]
+        def answer_from(question: str, sentences: list[Evidence]) -> str:
+            renumbered = [Evidence(1, e.source, e.title, e.text, e.start, e.end, e.score) for e in sentences]
             with self._generate_lock:
                 return "".join(generator.stream(question, renumbered))
 
-        return find_conflict(asked, claims[0].text, cited, chosen, self.config.conflict_margin, answer_from)
+        return find_conflict(asked, claims[0].text, cited, candidates, self.config.conflict_margin, answer_from)
 
     @staticmethod
     def _abstention(question: str) -> str:

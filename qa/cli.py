@@ -188,12 +188,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"citeqa: error: {message}", file=sys.stderr)
         return 2
     except RuntimeError as exc:  # model loading problems carry their fix in the message
-        print(f"citeqa: error: {exc}", file=sys.stderr)
+        print(f"citeqa: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"citeqa: interrupted after {time.perf_counter() - started:.1f} s; the index is unchanged "
               "unless a run finished", file=sys.stderr)
         return 130
+    except OSError as exc:  # a full disk, a folder it may not write: the index keeps its last good state
+        print(f"citeqa: error: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}; "
+              "the index keeps its last complete update", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - never a traceback; -v shows it
+        logging.getLogger("citeqa").debug("unexpected error", exc_info=True)
+        detail = " ".join(str(exc).split())[:300]
+        print(f"citeqa: error: {exc.__class__.__name__}: {detail} (run with -v for details)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ class Config:
     dtype: str = "bfloat16"  # of the generator on CPU: "bfloat16" or "float32"
     threads: int | None = None  # torch threads; None lets torch decide
     min_relevance: float = 0.55  # below this best-sentence score, retrieval found nothing relevant
-    conflict_margin: float = 0.12  # how close to the best a disagreeing sentence must score to be reported
+    conflict_margin: float = 0.35  # how close to the best a disagreeing sentence must score to be reported
 
     def __post_init__(self) -> None:
         if self.top_k < 1:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from index.keyword import tokenize
 from qa.answer import Evidence
+from qa.answer_types import holds_kind, question_kind
 from qa.citations import key_terms, supports
 from qa.evidence import lexical_overlap
 from qa.prompt import is_refusal
@@ -31,8 +32,10 @@ def _same_kind_value(terms: set[str], question: str, sentence: str) -> bool:
 
 
 def find_conflict(question: str, answer: str, cited: list[Evidence], evidence: list[Evidence], margin: float,
-                  answer_from: Callable[[str, list[Evidence]], str]) -> Conflict | None:
+                  answer_from: Callable[[str, list[Evidence]], str], max_checks: int = 2) -> Conflict | None:
     """A sentence from another document, nearly as relevant, whose own answer to the question differs.
+
+    At most `max_checks` candidates are asked about, so a conflict check costs a bounded number of calls.
 
     `answer_from` asks the generator again with that one sentence as the only context.
     """
@@ -45,12 +48,15 @@ def find_conflict(question: str, answer: str, cited: list[Evidence], evidence: l
     for candidate in evidence:
         if candidate.source in cited_sources or candidate.score < best - margin:
             continue
-        if supports(terms, candidate.text) or lexical_overlap(question, candidate.text) < 0.8 * overlap:
+        if supports(terms, candidate.text) or lexical_overlap(question, candidate.text) < 0.6 * overlap:
             continue
         if not _same_kind_value(terms, question, candidate.text):
             continue
+        if max_checks <= 0:
+            return None
+        max_checks -= 1
         other = answer_from(question, [candidate]).strip()
-        if is_refusal(other):
+        if is_refusal(other) or len(other.split()) > 8 or not holds_kind(other, question_kind(question), question):
             continue
         other_terms = key_terms(other, question)
         if other_terms and supports(other_terms, candidate.text) and not (other_terms & terms):

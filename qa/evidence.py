@@ -11,6 +11,7 @@ from index.documents import Passage
 from index.keyword import tokenize
 from index.sentences import sentence_spans
 from qa.answer import Evidence
+from qa.answer_types import holds_kind, question_kind
 
 Encode = Callable[[list[str]], np.ndarray]
 
@@ -27,12 +28,15 @@ class EvidenceSelector:
     """Splits retrieved passages into whole document sentences and ranks them by dense + lexical match."""
 
     def __init__(self, encode: Encode, document_text: Callable[[str], str], lexical_weight: float = 0.35,
-                 passage_weight: float = 0.3, short_words: int = 6) -> None:
+                 passage_weight: float = 0.3, short_words: int = 6, kind_weight: float = 0.15,
+                 caption_penalty: float = 0.3) -> None:
         self.encode = encode
         self.document_text = document_text
         self.lexical_weight = lexical_weight
         self.passage_weight = passage_weight
         self.short_words = short_words
+        self.kind_weight = kind_weight
+        self.caption_penalty = caption_penalty
         self._spans: dict[tuple[str, int], list] = {}
 
     def _sentences(self, passage: Passage) -> list[tuple[int, int]]:
@@ -56,18 +60,25 @@ class EvidenceSelector:
             return []
         vectors = self.encode([r[3] for r in rows])
         dense = vectors @ question_vector.reshape(-1)
+        kind = question_kind(question)
         scored = []
         for (passage, start, end, sentence), cosine in zip(rows, dense, strict=True):
             # Headlines and captions ("Chris Kaba club shooting") echo a question without answering it.
             brevity = min(1.0, len(sentence.split()) / self.short_words)
             score = (brevity * float(cosine) + self.lexical_weight * lexical_overlap(question, sentence)
                      + self.passage_weight * (passage.dense_score or 0.0))
+            # A sentence that holds the kind of value asked for ("when?" → a date) is likelier to answer.
+            if holds_kind(sentence, kind, question):
+                score += self.kind_weight
+            if CAPTION.match(sentence):
+                score -= self.caption_penalty
             scored.append((score, passage, start, end, sentence))
         scored.sort(key=lambda row: -row[0])
         return [Evidence(n, p.source, p.title, s, start, end, score)
                 for n, (score, p, start, end, s) in enumerate(scored, start=1)]
 
 
+CAPTION = re.compile(r"^\s*(image|pic|picture|photo|video|watch|read more|more from|listen)\b\s*:?", re.I)
 INJECTION = re.compile(
     r"\b(ignore|disregard|forget)\b.{0,40}\b(previous|prior|above|earlier|all|any)\b.{0,20}\b(instructions?|prompts?|rules)\b"
     r"|\byou are now\b|\bsystem prompt\b|\bnew instructions?\b|\banswer (?:with|only)\b",

@@ -45,8 +45,19 @@ def sources_block(evidence: list[Evidence]) -> str:
     return "\n".join(f"Source {e.marker}: {e.text}" for e in evidence)
 
 
+# Format hints by question kind; none for people: "Answer with the name…" made the model echo the hint.
+HINTS = {
+    "number": "Answer with the number.",
+    "date": "Answer with the date or time.",
+    "place": "Answer with the place.",
+}
+
+
 def user_message(question: str, evidence: list[Evidence]) -> str:
-    return f"Context:\n{sources_block(evidence)}\n\nQuestion: {question}"
+    from qa.answer_types import question_kind
+
+    hint = HINTS.get(question_kind(question).value, "")
+    return f"Context:\n{sources_block(evidence)}\n\nQuestion: {question}" + (f"\n{hint}" if hint else "")
 
 
 def seq2seq_prompt(question: str, evidence: list[Evidence]) -> str:

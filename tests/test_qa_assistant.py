@@ -125,3 +125,15 @@ def test_cli_index_then_ask_json(tmp_path, corpus):
                            cwd=REPO, capture_output=True, text=True, timeout=120)
     data = json.loads(asked.stdout)
     assert data["citations"][0]["source"] == "market.html" and not data["abstained"]
+
+
+def test_answer_of_the_wrong_kind_abstains(assistant):
+    assistant._generator = ScriptedGenerator("the ribbon was cut")
+    answer = assistant.ask("Who cut the ribbon on the Harbour Bridge?")
+    assert answer.abstained and "not a person" in answer.reason
+
+
+def test_source_label_answer_becomes_that_sentence(assistant):
+    assistant._generator = ScriptedGenerator("Source 1")
+    answer = assistant.ask("How many stalls did the fire destroy?")
+    assert not answer.abstained and "40 stalls" in answer.text and "Source" not in answer.text
