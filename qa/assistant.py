@@ -55,7 +55,7 @@ class Assistant:
     """
 
     def __init__(self, index_dir: str | Path | None = None, generator: str | None = None,
-                 config: Config | dict[str, Any] | None = None, **overrides: Any) -> None:
+                 config: Config | dict[str, Any] | None = None, embedder: Any = None, **overrides: Any) -> None:
         if isinstance(config, dict):
             config = Config.from_dict(config)
         config = config or Config()
@@ -64,7 +64,7 @@ class Assistant:
         if generator is not None:
             overrides["generator"] = generator
         self.config = config.with_(**overrides) if overrides else config
-        self.index = Index(self.config.index)
+        self.index = Index(self.config.index, embedder=embedder)  # pass one Embedder to share it
         self._generator: Generator | None = None
         self._generate_lock = threading.Lock()
         self._load_lock = threading.Lock()
@@ -96,6 +96,10 @@ class Assistant:
                 self._texts.clear()
             self._texts[key] = document.text
         return self._texts[key]
+
+    def with_generator(self, generator: str) -> Assistant:
+        """Another Assistant over the same index and loaded embedder, answering with another generator."""
+        return Assistant(config=self.config.with_(generator=generator), embedder=self.index._embedder)
 
     def _ensure_index(self) -> None:
         """The seed articles are the default corpus: index them on first use of an empty default index."""

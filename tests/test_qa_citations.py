@@ -108,3 +108,8 @@ def test_number_words_and_units_match_their_digits():
     evidence = [ev(1, "A helicopter and six police cars reached an estimated 12mph.", "a.txt")]
     assert cite_claim(parse_claims("6")[0], "How many police cars?", evidence).supported
     assert cite_claim(parse_claims("12 mph")[0], "What speed?", evidence).supported
+
+
+def test_follow_up_after_a_who_question_takes_the_answered_name():
+    history = [("Who is the Home Secretary?", "Yvette Cooper [1]")]
+    assert standalone_question("How old is she?", history) == "How old is Yvette Cooper?"
