@@ -29,7 +29,10 @@ class Generator(Protocol):
 
 
 class ExtractiveGenerator:
-    """Answers with the best-ranked evidence sentence, cited. Fast and deterministic."""
+    """Answers with the best-ranked evidence sentence that holds the kind of value asked for, cited.
+
+    Fast and deterministic; "who?" gets the best sentence that names someone, not merely the best match.
+    """
 
     name = "extractive"
 
@@ -37,10 +40,13 @@ class ExtractiveGenerator:
         return len(text.split())
 
     def stream(self, question: str, evidence: list[Evidence]) -> Iterator[str]:
+        from qa.answer_types import holds_kind, question_kind
+
         if not evidence:
             yield "I don't know."
             return
-        best = evidence[0]
+        kind = question_kind(question)
+        best = next((e for e in evidence if holds_kind(e.text, kind, question)), evidence[0])
         yield f"{best.text} [{best.marker}]"
 
 

@@ -16,9 +16,9 @@ from eval.summary import summarize
 
 # Measured on the seeds set (103 questions: 81 answerable, 22 unanswerable).
 ANSWER_FLOORS = {
-    "containment": 0.50,  # measured 0.506 (41/81)
-    "f1": 0.10,  # measured 0.110: whole-sentence answers score low on F1 by design
-    "pass_rate": 0.39,  # measured 0.398 (41/103)
+    "containment": 0.56,  # measured 0.568 (46/81)
+    "f1": 0.12,  # measured 0.127: whole-sentence answers score low on F1 by design
+    "pass_rate": 0.44,  # measured 0.447 (46/103)
     "citation_recall": 1.0,  # measured 1.0: an extractive answer is its cited sentence
     "citation_precision": 1.0,  # measured 1.0
     "grounding": 1.0,  # measured 1.0: every cited text equals its document span
