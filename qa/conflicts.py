@@ -32,7 +32,7 @@ def _same_kind_value(terms: set[str], question: str, sentence: str) -> bool:
 
 
 def find_conflict(question: str, answer: str, cited: list[Evidence], evidence: list[Evidence], margin: float,
-                  answer_from: Callable[[str, list[Evidence]], str], max_checks: int = 2) -> Conflict | None:
+                  answer_from: Callable[[str, list[Evidence]], str], max_checks: int = 1) -> Conflict | None:
     """A sentence from another document, nearly as relevant, whose own answer to the question differs.
 
     At most `max_checks` candidates are asked about, so a conflict check costs a bounded number of calls.
@@ -48,7 +48,7 @@ def find_conflict(question: str, answer: str, cited: list[Evidence], evidence: l
     for candidate in evidence:
         if candidate.source in cited_sources or candidate.score < best - margin:
             continue
-        if supports(terms, candidate.text) or lexical_overlap(question, candidate.text) < 0.6 * overlap:
+        if supports(terms, candidate.text) or lexical_overlap(question, candidate.text) < 0.8 * overlap:
             continue
         if not _same_kind_value(terms, question, candidate.text):
             continue
