@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from index.documents import Chunk, Document
 
+_NON_SPACE = re.compile(r"\S")
 # Paragraphs first, then sentences, then clauses, then words: a chunk breaks at the largest boundary that fits.
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
 
@@ -32,13 +34,25 @@ class Chunker:
     def run(self, document: Document) -> list[Chunk]:
         chunks: list[Chunk] = []
         cursor = 0
-        for piece in self.splitter.split_text(document.text):
-            start = document.text.find(piece, cursor)
-            if start < 0:  # an overlap can begin before the cursor
-                start = document.text.find(piece)
+        covered = 0  # end of the previous chunk
+        text = document.text
+        for piece in self.splitter.split_text(text):
+            # A piece's new text begins at the first non-space character after the previous chunk, so the
+            # piece starts there or earlier (an overlap), never later. In repetitive text ("the the the") it
+            # also occurs inside the previous chunk: take the last occurrence that starts by then.
+            fresh = _NON_SPACE.search(text, covered)
+            limit = (fresh.start() if fresh else len(text)) + len(piece)
+            start = text.rfind(piece, cursor, limit)
+            if start < 0:  # a piece of overlap only: it repeats text before the cursor
+                start = text.rfind(piece, 0, limit)
+            if start < 0:
+                start = text.find(piece, cursor)
+            if start < 0:
+                start = text.find(piece)
             if start < 0:
                 raise AssertionError(f"chunk not found in {document.source}; this is a bug in chunking")
             end = start + len(piece)
             chunks.append(Chunk(document.source, piece, start, end, len(chunks)))
             cursor = start + 1
+            covered = max(covered, end)
         return chunks

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -40,6 +41,7 @@ class Index:
         self.root = self.config.path
         self._embedder = embedder
         self._snapshot: Snapshot | None = None
+        self._snapshot_lock = threading.Lock()
 
     # -- reading -------------------------------------------------------------------------------
     @property
@@ -55,15 +57,19 @@ class Index:
         return self._embedder
 
     def snapshot(self) -> Snapshot:
-        """The live generation; reopened only when a writer has published a newer one."""
+        """The live generation; reopened only when a writer has published a newer one.
+
+        Safe from many threads. A replaced snapshot is never closed here: a thread may still be searching it,
+        and it closes by itself when the last one lets go. Pass the snapshot to `search`/`document` to read
+        several things from one generation while a writer publishes the next.
+        """
         live = read_current(self.root)
-        if self._snapshot is None or live != self._snapshot.folder:
-            fresh = open_snapshot(self.root)
-            self._check_compatible(fresh.manifest)
-            if self._snapshot is not None:
-                self._snapshot.close()
-            self._snapshot = fresh
-        return self._snapshot
+        with self._snapshot_lock:
+            if self._snapshot is None or live != self._snapshot.folder:
+                fresh = open_snapshot(self.root)
+                self._check_compatible(fresh.manifest)
+                self._snapshot = fresh
+            return self._snapshot
 
     def _check_compatible(self, manifest: dict) -> None:
         if manifest.get("schema_version") != SCHEMA_VERSION:
@@ -78,11 +84,11 @@ class Index:
                 f"--index {self.root}`, or use the model it was built with"
             )
 
-    def documents(self) -> list[DocumentInfo]:
-        return self.snapshot().documents()
+    def documents(self, snapshot: Snapshot | None = None) -> list[DocumentInfo]:
+        return (snapshot or self.snapshot()).documents()
 
-    def document(self, source: str) -> Document | None:
-        return self.snapshot().document(source)
+    def document(self, source: str, snapshot: Snapshot | None = None) -> Document | None:
+        return (snapshot or self.snapshot()).document(source)
 
     def manifest(self) -> dict:
         return dict(self.snapshot().manifest)
@@ -92,11 +98,15 @@ class Index:
         return self.embedder.encode([query])
 
     def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid",
-               query_vector: np.ndarray | None = None) -> list[Passage]:
-        """The k best passages. Hybrid fuses dense and BM25 rankings with RRF; scores are kept for both."""
+               query_vector: np.ndarray | None = None, snapshot: Snapshot | None = None) -> list[Passage]:
+        """The k best passages. Hybrid fuses dense and BM25 rankings with RRF; scores are kept for both.
+
+        `snapshot` pins the generation searched (default: the live one), so that offsets can be checked
+        against `snapshot.document(source)` even while a writer publishes.
+        """
         if k <= 0:
             raise ValueError("k must be positive")
-        snap = self.snapshot()
+        snap = snapshot or self.snapshot()
         if snap.dense.ntotal == 0 or not query.strip():
             return []
         depth = max(k, self.config.candidates)
@@ -166,8 +176,13 @@ class Index:
         return lock
 
     def add(self, paths: Iterable[str | Path], rebuild: bool = False, sync: bool = False,
-            progress: bool = False) -> IndexReport:
-        """Index files and folders. Only new or changed documents (by sha256) are chunked and embedded."""
+            progress: bool = False, source_prefix: str = "") -> IndexReport:
+        """Index files and folders. Only new or changed documents (by sha256) are chunked and embedded.
+
+        A file whose bytes equal a document that stays indexed under another source is skipped with a
+        warning ("same content as ..."). `source_prefix` namespaces the sources (the chat's uploads use
+        "uploads/"); with `sync`, only indexed documents under that prefix can be removed.
+        """
         started = time.perf_counter()
         paths = [Path(p) for p in paths]
         lock = self._locked()
@@ -175,16 +190,35 @@ class Index:
             known = {} if (rebuild or not self.exists) else self.snapshot().hashes()
             added, updated, unchanged, skipped, todo = [], [], [], [], []
             seen: set[str] = set()
-            for item in load_documents(paths, int(self.config.max_file_mb * 1_000_000)):
+            for item in load_documents(paths, int(self.config.max_file_mb * 1_000_000), source_prefix):
                 seen.add(item.source)
                 if isinstance(item, Skipped):
                     skipped.append((item.source, item.reason))
                 elif known.get(item.source) == item.sha256:
                     unchanged.append(item.source)
                 else:
-                    (updated if item.source in known else added).append(item.source)
                     todo.append(item)
-            removed = sorted(set(known) - seen) if sync else []
+            removed = sorted(s for s in set(known) - seen if s.startswith(source_prefix)) if sync else []
+            # Duplicates: content already held by a document that stays, or by one earlier in this run.
+            staying = {s: h for s, h in known.items() if s not in removed}
+            for item in todo:
+                staying.pop(item.source, None)  # its old content is going
+            owner = {}
+            for source, digest in sorted(staying.items()):
+                owner.setdefault(digest, source)
+            kept = []
+            for item in todo:
+                first = owner.setdefault(item.sha256, item.source)
+                if first != item.source:
+                    reason = f"same content as {first}"
+                    log.warning("skipped %s: %s", item.source, reason)
+                    skipped.append((item.source, reason))
+                    if item.source in known:  # its previous content must not linger either
+                        removed.append(item.source)
+                    continue
+                (updated if item.source in known else added).append(item.source)
+                kept.append(item)
+            todo = kept
             embedded = 0
             if todo or removed or rebuild or not self.exists:
                 embedded = self._write(todo, removed, rebuild, progress)
@@ -230,13 +264,16 @@ class Index:
         except BaseException:
             writer.abort()
             raise
-        self.close()
+        with self._snapshot_lock:
+            self._snapshot = None  # not closed: other threads may be searching it
         return len(texts)
 
     def close(self) -> None:
-        if self._snapshot is not None:
-            self._snapshot.close()
-            self._snapshot = None
+        """Close the open snapshot now; only when no other thread is using this Index."""
+        with self._snapshot_lock:
+            snapshot, self._snapshot = self._snapshot, None
+        if snapshot is not None:
+            snapshot.close()
 
 
 def require_index(index: Index) -> None:

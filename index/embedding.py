@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -58,9 +60,14 @@ class Embedder:
         self.dimension = int(self.model.get_embedding_dimension())
         self.max_tokens = int(self.model.max_seq_length)
         self.tokenizer = self.model.tokenizer
+        # Counting (no truncation) on the model's own tokenizer flips its truncation setting under a
+        # concurrent encode() in another thread (a query during indexing), which then fails. Count on a copy.
+        self._counting = copy.deepcopy(self.tokenizer)
+        self._counting_lock = threading.Lock()
 
     def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer.encode(text, add_special_tokens=True, truncation=False, verbose=False))
+        with self._counting_lock:
+            return len(self._counting.encode(text, add_special_tokens=True, truncation=False, verbose=False))
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """float32 unit vectors, shape (len(texts), dimension). Sorted by length inside for fast batches."""

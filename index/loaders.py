@@ -44,6 +44,11 @@ def _title_from_text(text: str, fallback: str) -> str:
     return fallback
 
 
+def _short(exc: BaseException, limit: int = 200) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _decode(data: bytes) -> str:
     if b"\x00" in data[:8192]:
         raise SkipFile("binary content (NUL bytes)")
@@ -87,7 +92,9 @@ def load_pdf(data: bytes, stem: str) -> tuple[str, str, dict]:
         pages: list[str] = [(page.extract_text() or "").strip() for page in reader.pages]
         info_title = (reader.metadata.title if reader.metadata else None) or ""
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
-        raise SkipFile(f"unreadable PDF ({exc.__class__.__name__}: {exc})") from None
+        raise SkipFile(f"unreadable PDF ({exc.__class__.__name__}: {_short(exc)})") from None
+    except Exception as exc:  # noqa: BLE001 - pypdf also fails with AssertionError, RecursionError, ...
+        raise SkipFile(f"unreadable PDF ({exc.__class__.__name__}: {_short(exc)})") from None
     spans: list[list[int]] = []
     parts: list[str] = []
     offset = 0
@@ -111,36 +118,45 @@ def load_file(path: Path, source: str, max_bytes: int) -> Document:
     if size > max_bytes:
         raise SkipFile(f"too large ({size / 1e6:.1f} MB > {max_bytes / 1e6:.0f} MB limit; raise max_file_mb)")
     data = path.read_bytes()
-    if suffix in HTML_SUFFIXES:
-        text, title, meta = load_html(data, path.stem)
-    elif suffix in PDF_SUFFIXES:
-        text, title, meta = load_pdf(data, path.stem)
-    else:
-        text, title, meta = load_text(data, path.stem)
+    try:
+        if suffix in HTML_SUFFIXES:
+            text, title, meta = load_html(data, path.stem)
+        elif suffix in PDF_SUFFIXES:
+            text, title, meta = load_pdf(data, path.stem)
+        else:
+            text, title, meta = load_text(data, path.stem)
+    except SkipFile:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a parser's bug on one odd file must not stop the run
+        raise SkipFile(f"could not read it ({exc.__class__.__name__}: {_short(exc)})") from None
     if not text.strip():
         raise SkipFile("no text in it (empty, or a scanned PDF without a text layer)")
     return Document(source=source, title=title, text=text, sha256=sha256_bytes(data), metadata=meta)
 
 
-def discover(paths: Iterable[Path]) -> Iterator[tuple[Path, str]]:
-    """Yield (file, source) pairs; source is relative to the folder that was named, or the file's name."""
+def discover(paths: Iterable[Path], prefix: str = "") -> Iterator[tuple[Path, str]]:
+    """Yield (file, source) pairs; source is relative to the folder that was named, or the file's name.
+
+    `prefix` (e.g. "uploads/") puts the sources in their own namespace, so they cannot replace documents
+    added from elsewhere under the same name.
+    """
     for given in paths:
         given = Path(given)
         if not given.exists():
             raise FileNotFoundError(f"{given}: no such file or folder")
         if given.is_file():
-            yield given, given.name
+            yield given, prefix + given.name
             continue
         for file in sorted(given.rglob("*")):
             relative = file.relative_to(given)
             if any(part.startswith(".") for part in relative.parts) or not file.is_file():
                 continue
-            yield file, relative.as_posix()
+            yield file, prefix + relative.as_posix()
 
 
-def load_documents(paths: Iterable[Path], max_bytes: int) -> Iterator[Document | Skipped]:
+def load_documents(paths: Iterable[Path], max_bytes: int, prefix: str = "") -> Iterator[Document | Skipped]:
     """Every file below `paths` as a Document, or as Skipped with a warning logged once."""
-    for file, source in discover(paths):
+    for file, source in discover(paths, prefix):
         try:
             yield load_file(file, source, max_bytes)
         except SkipFile as exc:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# A sentence ends at . ! ? (optionally followed by closing quotes/brackets) before whitespace and a
-# likely sentence start, or at a line break. Abbreviations such as "Mr." and "St." do not end one.
+# A sentence ends at . ! ? (optionally followed by closing quotes/brackets and citation or footnote
+# markers such as "[1]" or "[2, 3]") before whitespace and a likely sentence start (a capital letter of
+# any script, a digit or a currency sign, maybe after an opening quote), or at a line break.
+# Abbreviations such as "Mr." and "St." do not end one.
 _ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "sgt", "prof", "sir", "rev", "gen", "col", "lt", "capt",
                   "no", "vs", "etc", "inc", "ltd", "co", "jr", "sr", "u.s", "u.k", "e.g", "i.e", "a.m", "p.m"}
-_END = re.compile(r"""[.!?]+["”’')\]]*(?=\s+["“‘(\[]?[A-Z0-9])|\n+""")
+_END = re.compile(r"""[.!?]+["”’')\]]*(?:\s*\[\d+(?:\s*,\s*\d+)*\])*(?=\s+["“‘(\[]?(?P<next>\S))|\n+""")
+_CURRENCY = "£$€¥₹"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +26,9 @@ def sentence_spans(text: str, offset: int = 0) -> list[Span]:
     spans: list[Span] = []
     start = 0
     for match in _END.finditer(text):
+        following = match.group("next")
+        if following is not None and not (following.isupper() or following.isdigit() or following in _CURRENCY):
+            continue
         if "\n" not in match.group() and set(re.match(r"[.!?]*", match.group()).group()) == {"."}:
             word = re.search(r"([\w.]+)\.*$", text[start:match.start()])
             if word and word.group(1).lower().rstrip(".") in _ABBREVIATIONS:

@@ -9,8 +9,11 @@ and a reader always sees one consistent snapshot.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import time
@@ -30,6 +33,7 @@ CURRENT = "CURRENT"
 DB_FILE = "chunks.sqlite"
 DENSE_FILE = "dense.faiss"
 MANIFEST_FILE = "manifest.json"
+GENERATION_NAME = re.compile(r"gen-(\d{6,})")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -92,6 +96,33 @@ def _fsync_file(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
+def file_digest(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _corrupt(root: Path, what: str) -> IndexCorruptError:
+    return IndexCorruptError(
+        f"the index at {root} is damaged ({what}). "
+        f"Run `citeqa index --rebuild PATH... --index {root}` to build it again."
+    )
+
+
+def _guard_db(method):
+    """A damaged page of the database may only show on the query that reads it: report it like any damage."""
+
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.ProgrammingError:  # used after close(): a caller's bug, not damage
+            raise
+        except (sqlite3.DatabaseError, json.JSONDecodeError, KeyError) as exc:
+            raise _corrupt(self.folder.parent, f"{exc.__class__.__name__}: {exc}") from None
+
+    return guarded
+
+
 def new_dense_index(dimension: int) -> faiss.Index:
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
 
@@ -103,6 +134,9 @@ class Snapshot:
         self.folder = folder
         try:
             self.manifest: dict[str, Any] = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+            if not isinstance(self.manifest, dict):
+                raise ValueError("the manifest is not a JSON object")
+            self._verify_files()
             self.db = sqlite3.connect(f"file:{folder / DB_FILE}?mode=ro&immutable=1", uri=True,
                                       check_same_thread=False)
             self.db.execute("SELECT count(*) FROM chunks").fetchone()
@@ -110,16 +144,25 @@ class Snapshot:
             self.keyword = KeywordIndex.load(folder)
         except FileNotFoundError:
             raise
-        except (OSError, ValueError, RuntimeError, sqlite3.DatabaseError, KeyError) as exc:
-            raise IndexCorruptError(
-                f"the index at {folder.parent} is damaged ({exc.__class__.__name__}: {exc}). "
-                f"Run `citeqa index --rebuild PATH... --index {folder.parent}` to build it again."
-            ) from None
+        except IndexCorruptError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - numpy, zipfile, faiss and sqlite each fail in their own way
+            raise _corrupt(folder.parent, f"{exc.__class__.__name__}: {exc}") from None
         if self.dense.ntotal != len(self.keyword) or self.dense.ntotal != self.manifest.get("chunks"):
             raise IndexCorruptError(
                 f"the index at {folder.parent} is inconsistent ({self.dense.ntotal} vectors, {len(self.keyword)} "
                 f"keyword rows, manifest says {self.manifest.get('chunks')}). Run `citeqa index --rebuild PATH...`."
             )
+
+    def _verify_files(self) -> None:
+        """Sizes and sha256 recorded at publish time (indexes written before they were recorded skip this)."""
+        for name, expected in (self.manifest.get("files") or {}).items():
+            path = self.folder / name
+            size = path.stat().st_size  # FileNotFoundError: handled by the caller
+            if size != expected["bytes"]:
+                raise _corrupt(self.folder.parent, f"{name} has {size} bytes, {expected['bytes']} were written")
+            if file_digest(path) != expected["sha256"]:
+                raise _corrupt(self.folder.parent, f"{name} does not match its checksum")
 
     @property
     def generation(self) -> int:
@@ -128,6 +171,7 @@ class Snapshot:
     def close(self) -> None:
         self.db.close()
 
+    @_guard_db
     def documents(self) -> list[DocumentInfo]:
         rows = self.db.execute(
             "SELECT d.source, d.title, d.sha256, count(c.id), length(d.text), d.indexed_at "
@@ -135,9 +179,11 @@ class Snapshot:
         ).fetchall()
         return [DocumentInfo(*row) for row in rows]
 
+    @_guard_db
     def hashes(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT source, sha256 FROM documents"))
 
+    @_guard_db
     def document(self, source: str) -> Document | None:
         row = self.db.execute("SELECT source, title, text, sha256, metadata FROM documents WHERE source = ?",
                               (source,)).fetchone()
@@ -145,6 +191,7 @@ class Snapshot:
             return None
         return Document(row[0], row[1], row[2], row[3], json.loads(row[4]))
 
+    @_guard_db
     def chunks(self, ids: list[int]) -> dict[int, tuple[Chunk, str]]:
         """Chunk and its document title, by chunk id."""
         if not ids:
@@ -158,11 +205,20 @@ class Snapshot:
 
 
 def read_current(root: Path) -> Path | None:
+    """The live generation folder named by CURRENT, or None when there is no index yet."""
     try:
-        name = (root / CURRENT).read_text(encoding="utf-8").strip()
+        data = (root / CURRENT).read_bytes()
     except FileNotFoundError:
         return None
+    name = data.decode("ascii", errors="replace").strip()
+    if not GENERATION_NAME.fullmatch(name):
+        raise _corrupt(root, f"{CURRENT} holds {data[:40]!r}, not a generation name")
     return root / name
+
+
+def generation_number(folder: Path) -> int | None:
+    match = GENERATION_NAME.fullmatch(folder.name)
+    return int(match.group(1)) if match else None
 
 
 def open_snapshot(root: Path, retries: int = 5) -> Snapshot:
@@ -191,16 +247,21 @@ class Writer:
         self.base = base
         self.folder = root / f"tmp-{uuid.uuid4().hex[:12]}"
         self.folder.mkdir(parents=True)
-        if base is not None:
-            shutil.copyfile(base.folder / DB_FILE, self.folder / DB_FILE)
-            self.dense = faiss.clone_index(base.dense)
-        else:
-            self.dense = new_dense_index(int(manifest["dimension"]))
-        self.manifest = dict(manifest)
-        self.db = sqlite3.connect(self.folder / DB_FILE)
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self.db.executescript(_SCHEMA)
-        self.next_id = int(self.manifest.get("next_chunk_id", 1))
+        self.db = None
+        try:
+            if base is not None:
+                shutil.copyfile(base.folder / DB_FILE, self.folder / DB_FILE)
+                self.dense = faiss.clone_index(base.dense)
+            else:
+                self.dense = new_dense_index(int(manifest["dimension"]))
+            self.manifest = dict(manifest)
+            self.db = sqlite3.connect(self.folder / DB_FILE)
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.executescript(_SCHEMA)
+            self.next_id = int(self.manifest.get("next_chunk_id", 1))
+        except BaseException:  # a full disk while copying: leave no half-made folder behind
+            self.abort()
+            raise
 
     def remove(self, source: str) -> None:
         ids = [row[0] for row in self.db.execute("SELECT id FROM chunks WHERE source = ?", (source,))]
@@ -235,11 +296,16 @@ class Writer:
         keyword = KeywordIndex.build([r[0] for r in rows], [r[1] for r in rows])
         keyword.save(self.folder)
         faiss.write_index(self.dense, str(self.folder / DENSE_FILE))
-        generation = (self.base.generation if self.base else 0) + 1
+        # Never reuse a number: a rebuild of gen-000001 must not overwrite the live gen-000001.
+        numbers = [n for n in map(generation_number, self.root.glob("gen-*")) if n is not None]
+        generation = max([self.base.generation if self.base else 0, *numbers]) + 1
         now = time.time()
+        files = {f.name: {"bytes": f.stat().st_size, "sha256": file_digest(f)}
+                 for f in sorted(self.folder.iterdir()) if f.name != MANIFEST_FILE}
         self.manifest.update(
             schema_version=SCHEMA_VERSION, generation=generation, documents=documents, chunks=len(rows),
             next_chunk_id=self.next_id, updated_at=now, created_at=self.manifest.get("created_at", now),
+            files=files,
         )
         (self.folder / MANIFEST_FILE).write_text(json.dumps(self.manifest, indent=2), encoding="utf-8")
         for file in self.folder.iterdir():
@@ -258,7 +324,8 @@ class Writer:
 
     def abort(self) -> None:
         try:
-            self.db.close()
+            if self.db is not None:
+                self.db.close()
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -268,9 +335,9 @@ def collect_garbage(root: Path, keep_previous: int = 1) -> None:
     live = read_current(root)
     for tmp in root.glob("tmp-*"):
         shutil.rmtree(tmp, ignore_errors=True)
-    generations = sorted(p for p in root.glob("gen-*") if p.is_dir() and p != live)
-    live_number = int(live.name.split("-")[1]) if live else 0
-    for folder in generations:
-        number = int(folder.name.split("-")[1])
-        if number > live_number or number < live_number - keep_previous:
-            shutil.rmtree(folder, ignore_errors=True)
+    live_number = generation_number(live) if live else 0
+    numbers = sorted(n for n in map(generation_number, root.glob("gen-*")) if n is not None and n != live_number)
+    older = [n for n in numbers if n < live_number][-keep_previous:] if keep_previous else []
+    for number in numbers:
+        if number not in older:
+            shutil.rmtree(root / f"gen-{number:06d}", ignore_errors=True)

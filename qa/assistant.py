@@ -15,7 +15,7 @@ import numpy as np
 
 from index.corpus import Index
 from index.documents import IndexReport, Passage
-from index.store import DocumentInfo
+from index.store import DocumentInfo, Snapshot
 from qa.answer import Answer, Citation, Evidence
 from qa.answer_types import holds_kind, question_kind
 from qa.citations import CitedClaim, cite_claim, parse_claims
@@ -74,9 +74,9 @@ class Assistant:
 
     # -- documents -----------------------------------------------------------------------------
     def add(self, paths: list[str | Path] | str | Path, rebuild: bool = False, sync: bool = False,
-            progress: bool = False) -> IndexReport:
+            progress: bool = False, source_prefix: str = "") -> IndexReport:
         paths = [paths] if isinstance(paths, str | Path) else list(paths)
-        return self.index.add(paths, rebuild=rebuild, sync=sync, progress=progress)
+        return self.index.add(paths, rebuild=rebuild, sync=sync, progress=progress, source_prefix=source_prefix)
 
     def remove(self, source: str) -> IndexReport:
         return self.index.remove([source])
@@ -85,17 +85,19 @@ class Assistant:
         self._ensure_index()
         return self.index.documents()
 
-    def document_text(self, source: str) -> str:
-        snapshot = self.index.snapshot()
+    def document_text(self, source: str, snapshot: Snapshot | None = None) -> str:
+        """A document's text in `snapshot` (default: the live generation), cached per generation."""
+        snapshot = snapshot or self.index.snapshot()
         key = (snapshot.folder.name, source)
-        if key not in self._texts:
+        text = self._texts.get(key)
+        if text is None:
             document = snapshot.document(source)
             if document is None:
                 raise KeyError(f"not in the index: {source}")
             if len(self._texts) > 256:
                 self._texts.clear()
-            self._texts[key] = document.text
-        return self._texts[key]
+            text = self._texts[key] = document.text
+        return text
 
     def with_generator(self, generator: str) -> Assistant:
         """Another Assistant over the same index and loaded embedder, answering with another generator."""
@@ -112,13 +114,14 @@ class Assistant:
 
     # -- retrieval -----------------------------------------------------------------------------
     def _encode_cached(self, texts: list[str]) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        found = {t: v for t in dict.fromkeys(texts) if (v := self._vectors.get(t)) is not None}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
             if len(self._vectors) > 50_000:
                 self._vectors.clear()
             for text, vector in zip(missing, self.index.embedder.encode(missing), strict=True):
-                self._vectors[text] = vector
-        return np.vstack([self._vectors[t] for t in texts])
+                self._vectors[text] = found[text] = vector
+        return np.vstack([found[t] for t in texts])
 
     def retrieve(self, question: str, k: int | None = None, mode: str | None = None) -> list[Passage]:
         question = clean_question(question)
@@ -147,10 +150,12 @@ class Assistant:
         self._ensure_index()
         asked = standalone_question(question, history)
         vector = self.index.embed_query(asked)
-        passages = tuple(self.index.search(asked, k or self.config.top_k, self.config.retrieval_mode, vector))
+        snapshot = self.index.snapshot()  # one generation for search and evidence, whatever a writer does
+        passages = tuple(self.index.search(asked, k or self.config.top_k, self.config.retrieval_mode, vector,
+                                           snapshot=snapshot))
         timings["retrieve"] = time.perf_counter() - started
         mark = time.perf_counter()
-        evidence = self.selector.run(asked, vector, list(passages))
+        evidence = self.selector.run(asked, vector, list(passages), lambda s: self.document_text(s, snapshot))
         timings["select"] = time.perf_counter() - mark
 
         def finish(text: str, citations: tuple[Citation, ...] = (), abstained: bool = False, reason: str = "",
@@ -193,7 +198,7 @@ class Assistant:
         text, citations = self._render(supported)
         conflict = None
         if generator.name != "extractive":
-            conflict = self._conflict(asked, vector, supported, chosen, evidence, generator)
+            conflict = self._conflict(asked, vector, supported, chosen, evidence, generator, snapshot)
         if conflict is not None:
             marker = len(citations) + 1
             citations += (Citation.of(conflict.evidence, marker),)
@@ -231,15 +236,17 @@ class Assistant:
         return " ".join(parts), tuple(citations)
 
     def _conflict(self, asked: str, vector: np.ndarray, claims: list[CitedClaim], chosen: list[Evidence],
-                  evidence: list[Evidence], generator: Generator):
+                  evidence: list[Evidence], generator: Generator, snapshot: Snapshot):
         """Look for a disagreeing sentence in the ranked evidence and in the other documents' best passages."""
         by_place = {(e.source, e.start): e for e in chosen}
         cited = [by_place[(c.source, c.start)] for c in claims[0].citations if (c.source, c.start) in by_place]
         cited_sources = {c.source for c in cited}
-        others = [p for p in self.index.search(asked, 4 * self.config.top_k, self.config.retrieval_mode, vector)
+        others = [p for p in self.index.search(asked, 4 * self.config.top_k, self.config.retrieval_mode, vector,
+                                               snapshot=snapshot)
                   if p.source not in cited_sources][:self.config.top_k]
         seen = {(e.source, e.start) for e in evidence}
-        extra = [e for e in self.selector.run(asked, vector, others) if (e.source, e.start) not in seen]
+        extra = [e for e in self.selector.run(asked, vector, others, lambda s: self.document_text(s, snapshot))
+                 if (e.source, e.start) not in seen]
         candidates = sorted(evidence + extra, key=lambda e: -e.score)
 
         def answer_from(question: str, sentences: list[Evidence]) -> str:

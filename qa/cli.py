@@ -27,9 +27,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     report = index.add(args.paths, rebuild=args.rebuild, sync=args.sync, progress=not args.quiet)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
-    else:
-        for source, reason in report.skipped:
-            print(f"skipped {source}: {reason}", file=sys.stderr)
+    else:  # each skipped file was already logged once, with its reason
         print(f"{index.root}: {report.summary()}")
     return 0
 

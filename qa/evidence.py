@@ -39,19 +39,21 @@ class EvidenceSelector:
         self.caption_penalty = caption_penalty
         self._spans: dict[tuple[str, int], list] = {}
 
-    def _sentences(self, passage: Passage) -> list[tuple[int, int]]:
-        text = self.document_text(passage.source)
-        key = (passage.source, len(text))
+    def _sentences(self, passage: Passage, text: str) -> list[tuple[int, int]]:
+        key = (passage.source, len(text), hash(text))  # an edit of the same length must not reuse spans
         if key not in self._spans:
             self._spans[key] = sentence_spans(text)
         return [(s.start, s.end) for s in self._spans[key] if s.end > passage.start and s.start < passage.end]
 
-    def run(self, question: str, question_vector: np.ndarray, passages: list[Passage]) -> list[Evidence]:
+    def run(self, question: str, question_vector: np.ndarray, passages: list[Passage],
+            document_text: Callable[[str], str] | None = None) -> list[Evidence]:
+        """`document_text` reads from the generation the passages came from (default: the selector's own)."""
+        document_text = document_text or self.document_text
         seen: set[tuple[str, int]] = set()
         rows: list[tuple[Passage, int, int, str]] = []
         for passage in passages:
-            text = self.document_text(passage.source)
-            for start, end in self._sentences(passage):
+            text = document_text(passage.source)
+            for start, end in self._sentences(passage, text):
                 if (passage.source, start) in seen or looks_like_injection(text[start:end]):
                     continue
                 seen.add((passage.source, start))
@@ -80,7 +82,11 @@ class EvidenceSelector:
 
 CAPTION = re.compile(r"^\s*(image|pic|picture|photo|video|watch|read more|more from|listen)\b\s*:?", re.I)
 INJECTION = re.compile(
-    r"\b(ignore|disregard|forget)\b.{0,40}\b(previous|prior|above|earlier|all|any)\b.{0,20}\b(instructions?|prompts?|rules)\b"
+    r"\b(ignore|disregard|forget|override)\b.{0,60}\b(previous|prior|above|earlier|before|instructions?|prompts?|"
+    r"told)\b"
+    r"|\b(note|message|instructions?)\s+(to|for)\s+the\s+(assistant|ai|model|chatbot|bot|system)\b"
+    r"|^\W*(system|assistant)\s*:"
+    r"|\b(respond|reply|answer|say)\s+only\b|\brespond\s+with\b|\btell\s+the\s+user\b"
     r"|\byou are now\b|\bsystem prompt\b|\bnew instructions?\b|\banswer (?:with|only)\b",
     re.IGNORECASE,
 )

@@ -223,20 +223,20 @@ def test_upload_adds_lists_and_remove_deletes(ui, tmp_path):
     assert "unsupported file type .exe" in status
     assert calls and calls[-1][0][0] == 1.0  # progress reached the end
     assert "orchard.md" in table and "Orchard news" in table
-    assert "orchard.md" in choices["choices"]
+    assert "uploads/orchard.md" in choices["choices"]
     assert (ui.upload_dir / "orchard.md").exists() and not (ui.upload_dir / "latin1.txt").exists()
     assert ui.upload_dir.parent == Path(ui.assistant.index.root)
 
     _, (_, turns, _, _) = ask(ui, "How many kilos of pears did the Millbrook orchard harvest?")
-    assert turns[0]["citations"] and turns[0]["citations"][0]["source"] == "orchard.md"
+    assert turns[0]["citations"] and turns[0]["citations"][0]["source"] == "uploads/orchard.md"
 
     status, _, _ = ui.upload([str(good)], progress=no_progress)
     assert "unchanged" in status
 
-    status, table, choices = ui.remove("orchard.md")
-    assert "removed orchard.md" in status and "orchard.md" not in table
-    assert "orchard.md" not in choices["choices"] and not (ui.upload_dir / "orchard.md").exists()
-    status, _, _ = ui.remove("orchard.md")
+    status, table, choices = ui.remove("uploads/orchard.md")
+    assert "removed uploads/orchard.md" in status and "orchard.md" not in table
+    assert "uploads/orchard.md" not in choices["choices"] and not (ui.upload_dir / "orchard.md").exists()
+    status, _, _ = ui.remove("uploads/orchard.md")
     assert "not in the index" in status
 
 

@@ -216,7 +216,7 @@ def test_upload_list_and_remove_a_document(page, tmp_path):
     page.locator("#cq-remove-choice input").fill("orchard notes.md")
     page.get_by_role("option", name="orchard notes.md").click()
     page.click("#cq-remove")
-    page.locator("#cq-upload-status", has_text="removed orchard notes.md").wait_for()
+    page.locator("#cq-upload-status", has_text="removed uploads/orchard notes.md").wait_for()
     assert page.locator("#cq-documents tr", has_text="orchard notes.md").count() == 0
 
 

@@ -40,6 +40,10 @@ EXAMPLES = [
 UPLOAD_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 MAX_UPLOAD_MB = 25.0
 UPLOAD_FOLDER = "uploads"  # under the index folder
+# Uploaded documents get their own sources ("uploads/notes.txt"), so an upload named like a document
+# indexed from elsewhere (a seed article) is added beside it and never replaces it.
+UPLOAD_SOURCE_PREFIX = UPLOAD_FOLDER + "/"
+MAX_QUEUE = 64  # requests waiting beyond this are refused ("queue is full") rather than piling up
 GENERATORS = ["default", "extractive"]
 MAX_GENERATOR_CHARS = 1000
 CONTEXT_CHARS = 450  # document text shown on each side of a cited sentence
@@ -463,7 +467,7 @@ class ChatUI:
                 lines.append(f"✗ {e(str(exc))}")
                 continue
             try:
-                report = self.assistant.add([stored])
+                report = self.assistant.index.add([stored], source_prefix=UPLOAD_SOURCE_PREFIX)
             except Exception as exc:
                 log.exception("indexing %s failed", stored)
                 if not existed:
@@ -497,8 +501,9 @@ class ChatUI:
             status = f"✗ {e(source)}: {e(str(exc))}"
         else:
             status = f"✓ removed {e(source)}"
-            copy = self.upload_dir / source
-            if "/" not in source and "\\" not in source and copy.resolve().parent == self.upload_dir.resolve():
+            name = source[len(UPLOAD_SOURCE_PREFIX):] if source.startswith(UPLOAD_SOURCE_PREFIX) else ""
+            copy = self.upload_dir / name
+            if name and "/" not in name and "\\" not in name and copy.resolve().parent == self.upload_dir.resolve():
                 copy.unlink(missing_ok=True)
         table, choices = self.documents_view()
         return f'<div class="cq-note">{status}</div>', table, choices
@@ -600,7 +605,7 @@ def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = 7860,
            auth: tuple[str, str] | None = None, prevent_thread_lock: bool = False, quiet: bool = False,
            max_upload_mb: float = MAX_UPLOAD_MB):
     """Serve the page (Gradio 6: theme, css and head go to launch)."""
-    app.queue(default_concurrency_limit=2)
+    app.queue(default_concurrency_limit=2, max_size=MAX_QUEUE)
     return app.launch(
         server_name=host, server_port=port, auth=auth, prevent_thread_lock=prevent_thread_lock, quiet=quiet,
         inbrowser=False, share=False, show_error=True, ssr_mode=False, max_file_size=f"{max_upload_mb:g}mb",
