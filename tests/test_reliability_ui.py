@@ -22,6 +22,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+
+from tests.support import stop
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -313,12 +315,7 @@ def server(seed_index, tmp_path_factory):
                 time.sleep(0.3)
         yield {"url": url, "port": port, "log": log}
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def status_of(request: urllib.request.Request | str) -> int:

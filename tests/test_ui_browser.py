@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import stop
+
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,12 +85,7 @@ def server(tmp_path_factory, embedder):
         wait_until_up(url, process, log)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @pytest.fixture(scope="module")
