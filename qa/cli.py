@@ -112,6 +112,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return eval_cli.main(args)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from eval import bench
+
+    return bench.main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="citeqa", description="Answers from your own articles, with citations.")
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging")
@@ -162,6 +168,15 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError:
         pass
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("bench", help="measure speed and memory, side by side with a naive RAG baseline")
+    try:
+        from eval import bench
+
+        bench.add_arguments(p)
+    except ImportError:
+        pass
+    p.set_defaults(func=cmd_bench)
     return parser
 
 
