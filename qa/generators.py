@@ -174,7 +174,7 @@ def load_generator(name: str, max_new_tokens: int = 48, dtype: str = "bfloat16",
     if name == "default":
         from qa.weights import ensure_default_model
 
-        path, gguf_file, kind = str(ensure_default_model()), None, "causal"
+        path, gguf_file, kind = str(ensure_default_model(dtype=dtype)), None, "causal"
         label = "default"
     else:
         target = Path(name).expanduser()
