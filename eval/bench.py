@@ -541,7 +541,8 @@ class Bench:
         naive = NaiveRAG(self.embedder, generator.tokenizer, model, max_new_tokens=self.config.max_new_tokens)
         built = naive.build(self.corpus.folder, limit)
         self.results["naive"] = {"generator": self.labels.get(generator.name, generator.name),
-                                 "dtype": str(next(model.parameters()).dtype).replace("torch.", ""), **built}
+                                 "dtype": str(next(model.parameters()).dtype).replace("torch.", ""),
+                                 "separate_model": model is not generator.model, **built}
         log(f"  naive baseline: {built['chunks']} chunks of ≤{built['chunk_chars']} characters from "
             f"{built['documents']} documents")
         self._naive_model = naive
@@ -704,7 +705,8 @@ class Bench:
             timed_process(self._ask_argv(generator), env, timeout=3600)
             start["warm_note"] = "the model cache was built by an untimed run first"
         argv = self._ask_argv(generator, product=False)
-        start["warm_command"] = "citeqa ask" if argv[0] != sys.executable else "python -m eval.bench_worker ask (levers)"
+        start["warm_command"] = ("citeqa ask" if argv[0] != sys.executable
+                                 else "python -m eval.bench_worker ask (levers)")
         runs = []
         for _ in range(self.args.warm_runs or (2 if self.quick else 3)):
             run = timed_process(argv, env, timeout=3600)

@@ -7,7 +7,6 @@ written out once as .txt files into a cache folder, never into the repository.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -225,7 +224,3 @@ def load_corpus(name: str, quick: bool = False, news_limit: int | None = None, q
         made = ["what is this document about"]
     return BenchCorpus(folder.name, folder, docs, chars, asked, tuple(made),
                        notes=["queries are generated from the documents' first sentences (key phrases)"])
-
-
-def digest(texts: list[str]) -> str:
-    return hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()[:16]

@@ -187,6 +187,12 @@ def bf16_model_folder(cache: Path, log=lambda _: None) -> Path:
 
     hf_logging.disable_progress_bar()
     source = ensure_default_model()
+    try:
+        saved = json.loads((source / "citeqa-complete.json").read_text(encoding="utf-8")).get("dtype")
+    except (OSError, ValueError):
+        saved = None
+    if saved == "bfloat16":  # qa/weights.py already caches the model in bfloat16: nothing to copy
+        return source
     folder = cache / f"{source.name}-bfloat16"
     if (folder / "citeqa-complete.json").is_file():
         return folder

@@ -180,7 +180,8 @@ def markdown(results: dict) -> str:
             ["build, inside `Index.add` (read, chunk, embed, write; model loaded before)",
              _fmt_s(index.get("seconds"))],
             ["build, whole process (imports, model load, add)",
-             f"{_fmt_s(index.get('process_seconds'))} (embedding model load {_fmt_s(index.get('embedder_load_seconds'))})"],
+             f"{_fmt_s(index.get('process_seconds'))} "
+             f"(embedding model load {_fmt_s(index.get('embedder_load_seconds'))})"],
             ["documents/s", _fmt(index.get("docs_per_s"), 2)],
             ["chunks/s (inside `add`; whole process)",
              f"{_fmt(index.get('chunks_per_s'), 1)}; {_fmt(index.get('chunks_per_s_process'), 1)}"],
@@ -219,7 +220,8 @@ def markdown(results: dict) -> str:
             body.append([f"naive baseline ({naive.get('generator')}, {naive.get('dtype', '?')})",
                          str(naive.get("questions")),
                          *_dist(naive.get("total")), *_dist(naive.get("first_token")),
-                         f"{_fmt_s(_get(naive, 'retrieve', 'p50'))} / — / — / —", "—", "(same model)"])
+                         f"{_fmt_s(_get(naive, 'retrieve', 'p50'))} / — / — / —", "—",
+                         "(separate copy)" if naive.get("separate_model") else "(same model object)"])
         lines += _table(["generator", "questions", "p50", "p95", "first token p50", "first token p95",
                          "retrieve / select / generate / verify p50", "abstained", "load"], body) + [""]
         if naive.get("total"):
