@@ -661,10 +661,10 @@ class Bench:
                                    "process_seconds": round(report["process_seconds"], 2)}
         log(f"  peak RSS serving {self.labels.get(generator, generator)}: {report['peak_rss_mb']:.0f} MB")
 
-    def _ask_argv(self, generator: str, product: bool = True) -> list[str]:
-        """`citeqa ask`, or the worker doing the same with the levers applied."""
+    def _ask_argv(self, generator: str) -> list[str]:
+        """`citeqa ask`, or the worker doing the same when levers or --set settings apply."""
         question = self.corpus.questions[0].text if self.corpus.questions else "What is this about?"
-        if product and self.levers.product and not self.overrides:
+        if self.levers.product and not self.overrides:
             return [*citeqa_command(), "ask", question, "--index", str(self.index_dir), "--generator", generator,
                     "--json"]
         values = {**self.overrides, "generator": generator}
@@ -704,7 +704,7 @@ class Bench:
             log("  converting the default model first (untimed)")
             timed_process(self._ask_argv(generator), env, timeout=3600)
             start["warm_note"] = "the model cache was built by an untimed run first"
-        argv = self._ask_argv(generator, product=False)
+        argv = self._ask_argv(generator)
         start["warm_command"] = ("citeqa ask" if argv[0] != sys.executable
                                  else "python -m eval.bench_worker ask (levers)")
         runs = []
