@@ -221,21 +221,25 @@ def generation_number(folder: Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def open_snapshot(root: Path, retries: int = 5) -> Snapshot:
-    """The live generation. Retries when an update swaps generations between reading CURRENT and the files."""
+def open_snapshot(root: Path, retries: int = 8) -> Snapshot:
+    """The live generation. An update may swap CURRENT and delete the old generation while we open it; any
+    failure is then retried on the new generation, and reported as damage only if CURRENT did not move."""
     for attempt in range(retries):
         folder = read_current(root)
         if folder is None:
             raise IndexMissingError(f"no index at {root}: run `citeqa index PATH... --index {root}` first")
         try:
             return Snapshot(folder)
-        except FileNotFoundError as exc:
-            if read_current(root) == folder:  # CURRENT points at a folder that is not there
-                raise IndexCorruptError(
-                    f"the index at {root} is missing {Path(exc.filename or '').name or 'files'}. "
-                    "Run `citeqa index --rebuild PATH...` to build it again."
-                ) from None
-            time.sleep(0.05 * (attempt + 1))
+        except (FileNotFoundError, IndexCorruptError) as exc:
+            if read_current(root) != folder:  # swapped under us: the folder we opened was being deleted
+                time.sleep(0.01 * (attempt + 1))
+                continue
+            if isinstance(exc, IndexCorruptError):
+                raise
+            raise IndexCorruptError(
+                f"the index at {root} is missing {Path(exc.filename or '').name or 'files'}. "
+                "Run `citeqa index --rebuild PATH...` to build it again."
+            ) from None
     raise IndexCorruptError(f"the index at {root} kept changing while being opened; try again")
 
 

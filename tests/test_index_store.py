@@ -12,6 +12,7 @@ from index.config import IndexConfig
 from index.corpus import Index
 from index.fusion import reciprocal_rank_fusion
 from index.keyword import KeywordIndex
+from index import store
 from index.store import IndexCorruptError, IndexMismatchError, IndexMissingError, read_current
 
 REPO = Path(__file__).resolve().parents[1]
@@ -229,6 +230,28 @@ def test_reader_keeps_its_snapshot_while_a_writer_publishes(make_index, corpus):
     index.remove(["library.md"])
     assert len(snapshot.documents()) == 3  # the old generation is still whole
     assert len(reader.documents()) == 2  # and the next call sees the new one
+
+
+def test_reader_opening_a_generation_as_it_is_deleted_moves_to_the_new_one(make_index, corpus, monkeypatch):
+    """The race CI caught: a reader reads CURRENT and checks the files; a writer then publishes, and its
+    garbage collection deletes that generation before FAISS has read it. That is not damage."""
+    index = make_index()
+    index.add([corpus])
+    old = read_current(index.root)
+    real_verify = store.Snapshot._verify_files
+    published: list[bool] = []
+
+    def publish_and_collect_after_the_check(self):
+        real_verify(self)
+        if self.folder == old and not published:
+            published.append(True)  # once: the writer opens snapshots of its own
+            index.remove(["library.md"])
+            (old / "dense.faiss").unlink()
+
+    monkeypatch.setattr(store.Snapshot, "_verify_files", publish_and_collect_after_the_check)
+    reader = make_index()
+    assert len(reader.documents()) == 2
+    assert reader.snapshot().folder != old
 
 
 def test_ivf_index_recall_against_flat(make_index, corpus, tmp_path):
