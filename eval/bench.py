@@ -26,6 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from index.encoders import BACKENDS as EMBED_BACKENDS
+from index.encoders import DTYPES as EMBED_DTYPES
+
 DEFAULT_OUT = Path("bench-out")
 STAGES = ("index", "noop", "retrieval", "ivf", "answers", "naive", "quality", "rss", "cold", "warm", "levers")
 QUICK_SKIPS = ("cold", "levers")  # a couple of minutes: no one-time model conversion
@@ -70,14 +73,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a qa.config.Config setting, e.g. --set evidence_tokens=300 --set index.batch_size=64")
     parser.add_argument("--threads", type=int, metavar="N", help="torch threads in this and every child process")
     parser.add_argument("--embed-threads", type=int, metavar="N", help="lever: torch threads for query embedding")
-    parser.add_argument("--embed-dtype", choices=("float32", "bfloat16"), default="float32",
-                        help="lever: run the embedding model in bfloat16 (indexing and queries)")
+    parser.add_argument("--embed-dtype", choices=EMBED_DTYPES, default="auto",
+                        help="lever: the embedding model's dtype (default auto: the product's, bfloat16 where native)")
     parser.add_argument("--generator-int8", action="store_true",
                         help="lever: int8 dynamic quantisation of the generator's linear layers (from float32)")
-    parser.add_argument("--embed-backend", choices=("sentence-transformers", "transformers"),
-                        default="sentence-transformers",
-                        help="lever: run the embedding model on transformers directly (same vectors, no "
-                             "sentence-transformers import)")
+    parser.add_argument("--embed-backend", choices=EMBED_BACKENDS, default="auto",
+                        help="lever: the embedding engine (default auto: the product's, transformers for MiniLM)")
     parser.add_argument("--bf16-cache", action="store_true",
                         help="lever: load the default model from a bfloat16 copy of its cache (written once)")
     parser.add_argument("--cache", type=Path, metavar="DIR",
@@ -316,7 +317,7 @@ class Bench:
 
         product_index = {k: v for k, v in _config_dict(self.config)["index"].items() if k != "path"} == \
             {k: v for k, v in _config_dict_index(IndexConfig()).items() if k != "path"}
-        product_embedder = self.levers.embed_dtype == "float32" and self.levers.embed_backend == "sentence-transformers"
+        product_embedder = self.levers.embed_dtype == "auto" and self.levers.embed_backend == "auto"
         if (product_embedder or product) and product_index and not worker:
             argv = [*citeqa_command(), "index", str(self.corpus.folder), "--index", str(self.index_dir), "--json",
                     "--quiet"]

@@ -1,9 +1,9 @@
-"""Speed levers `citeqa bench` can try without changing qa/ or index/: thread counts, a bf16 embedder,
+"""Speed levers `citeqa bench` can try without changing qa/ or index/: thread counts, the embedder's engine and dtype,
 int8 dynamic quantisation of the generator's linear layers, and an embedding micro-benchmark that also
 tries ONNX Runtime (fp32 and int8) when `onnxruntime` is importable.
 
 Each lever is applied from the outside, through public attributes (`Index(config, embedder=...)`,
-`Embedder.model`, `CausalGenerator.model`), so a measured win can be moved into the product as is.
+`Embedder(backend=, dtype=)`, `CausalGenerator.model`), so a measured win can be moved into the product as is.
 """
 
 from __future__ import annotations
@@ -15,23 +15,22 @@ from typing import Any
 
 import numpy as np
 
-EMBED_DTYPES = ("float32", "bfloat16")
 
 
 @dataclass(frozen=True, slots=True)
 class Levers:
     threads: int | None = None  # torch threads in every process the bench starts (None: torch decides)
-    embed_dtype: str = "float32"  # the embedder's weights: float32 (the product) or bfloat16
+    embed_dtype: str = "auto"  # the embedder's weights: auto (the product: bf16 where native), float32, bfloat16
     embed_threads: int | None = None  # torch threads while embedding queries (None: same as threads)
     generator_int8: bool = False  # int8 dynamic quantisation of the generator's nn.Linear layers (from fp32)
     bf16_cache: bool = False  # the default model from a bfloat16 safetensors copy instead of the fp32 cache
-    embed_backend: str = "sentence-transformers"  # or "transformers": AutoModel + mean pooling, no ST import
+    embed_backend: str = "auto"  # the product's choice, or force "transformers" / "sentence-transformers"
 
     @property
     def product(self) -> bool:
         """True when nothing differs from what `citeqa` itself runs (threads aside)."""
-        return (self.embed_dtype == "float32" and not self.generator_int8 and self.embed_threads is None
-                and not self.bf16_cache and self.embed_backend == "sentence-transformers")
+        return (self.embed_dtype == "auto" and not self.generator_int8 and self.embed_threads is None
+                and not self.bf16_cache and self.embed_backend == "auto")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,104 +54,33 @@ def set_threads(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
-class CastEmbedder:
-    """An `index.embedding.Embedder` whose model runs in another dtype; vectors are re-normalised in float32."""
+class ThreadedEmbedder:
+    """An `index.embedding.Embedder` that embeds with its own torch thread count."""
 
-    def __init__(self, embedder, dtype: str = "bfloat16", threads: int | None = None) -> None:
-        import torch
-
+    def __init__(self, embedder, threads: int) -> None:
         self.inner = embedder
-        self.dtype = dtype
         self.threads = threads
-        if dtype != "float32":
-            embedder.model.to(getattr(torch, dtype))
 
     def __getattr__(self, name: str):  # dimension, max_tokens, tokenizer, model_id, count_tokens, ...
         return getattr(self.inner, name)
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        if self.threads:
-            import torch
-
-            before = torch.get_num_threads()
-            torch.set_num_threads(self.threads)
-            try:
-                vectors = self.inner.encode(texts, progress=progress)
-            finally:
-                torch.set_num_threads(before)
-        else:
-            vectors = self.inner.encode(texts, progress=progress)
-        vectors = np.asarray(vectors, dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
-
-
-class DirectEmbedder:
-    """The same embeddings as `index.embedding.Embedder` for a mean-pooled, normalised model such as
-    all-MiniLM-L6-v2, run on `transformers.AutoModel` directly: sentence-transformers is never imported
-    (its import pulls scikit-learn and scipy.stats and costs seconds of every start)."""
-
-    def __init__(self, model: str, batch_size: int = 32) -> None:
-        import json
-        import os
-
         import torch
-        from transformers import AutoModel, AutoTokenizer
 
-        from index.embedding import resolve_model_path
-
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        path = Path(resolve_model_path(model))
-        modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
-        kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
-        pooling = json.loads((path / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
-        if kinds[:2] != ["Transformer", "Pooling"] or not pooling.get("pooling_mode_mean_tokens"):
-            raise ValueError(f"{model}: only mean-pooled sentence-transformers folders run without the library")
-        self.torch = torch
-        self.model_id = model
-        self.batch_size = batch_size
-        self.normalize = "Normalize" in kinds
-        self.tokenizer = AutoTokenizer.from_pretrained(str(path))
-        self.model = AutoModel.from_pretrained(str(path)).eval()
-        config = json.loads((path / "sentence_bert_config.json").read_text(encoding="utf-8"))
-        self.max_tokens = int(config.get("max_seq_length", 512))
-        self.dimension = int(self.model.config.hidden_size)
-
-    def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer.encode(text, add_special_tokens=True, truncation=False, verbose=False))
-
-    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        torch = self.torch
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths share a batch
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        with torch.inference_mode():
-            for i in range(0, len(texts), self.batch_size):
-                idx = order[i:i + self.batch_size]
-                batch = self.tokenizer([texts[j] for j in idx], padding=True, truncation=True,
-                                       max_length=self.max_tokens, return_tensors="pt")
-                hidden = self.model(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                if self.normalize:
-                    pooled = torch.nn.functional.normalize(pooled.float(), p=2, dim=1)
-                out[idx] = pooled.float().numpy()
-        return out
+        before = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            return self.inner.encode(texts, progress=progress)
+        finally:
+            torch.set_num_threads(before)
 
 
 def make_embedder(model: str, batch_size: int, levers: Levers):
-    """The product's Embedder, wrapped when a lever changes how it runs."""
-    if levers.embed_backend == "transformers":
-        embedder = DirectEmbedder(model, batch_size=batch_size)
-    else:
-        from index.embedding import Embedder
+    """The product's Embedder, run the way the levers say."""
+    from index.embedding import Embedder
 
-        embedder = Embedder(model, batch_size=batch_size)
-    if levers.embed_dtype != "float32" or levers.embed_threads:
-        return CastEmbedder(embedder, levers.embed_dtype, levers.embed_threads)
-    return embedder
+    embedder = Embedder(model, batch_size=batch_size, backend=levers.embed_backend, dtype=levers.embed_dtype)
+    return ThreadedEmbedder(embedder, levers.embed_threads) if levers.embed_threads else embedder
 
 
 def quantize_generator(generator) -> float:
@@ -240,8 +168,7 @@ def _onnx_encoder(embedder, folder: Path, int8: bool, threads: int):
     tokenizer = embedder.tokenizer
     max_length = int(embedder.max_tokens)
     if not fp32.is_file():
-        module = embedder.model[0]
-        bert = getattr(module, "auto_model", None) or module.model
+        bert = embedder.encoder.model
 
         class Wrapped(torch.nn.Module):
             def __init__(self, inner) -> None:
@@ -297,7 +224,7 @@ def embedding_levers(texts: list[str], queries: list[str], model: str, batch_siz
 
     from index.embedding import Embedder
 
-    base = Embedder(model, batch_size=batch_size)
+    base = Embedder(model, batch_size=batch_size, backend="sentence-transformers", dtype="float32")
     rows: list[dict[str, Any]] = []
     before = torch.get_num_threads()
     reference = base.encode(texts)
@@ -327,17 +254,19 @@ def embedding_levers(texts: list[str], queries: list[str], model: str, batch_siz
         except Exception as exc:  # noqa: BLE001 - one lever failing must not end the benchmark
             rows.append({"backend": backend, "threads": threads, "error": f"{exc.__class__.__name__}: {exc}"[:300]})
 
-    bf16 = CastEmbedder(Embedder(model, batch_size=batch_size), "bfloat16")
+    engines = {"sentence-transformers float32": base}
+    for dtype in ("float32", "bfloat16"):
+        engines[f"transformers {dtype}"] = Embedder(model, batch_size=batch_size, backend="transformers", dtype=dtype)
     for threads in thread_counts:
         torch.set_num_threads(threads)
-        record("torch float32", threads, base.encode)
-        record("torch bfloat16", threads, bf16.encode)
+        for name, engine in engines.items():
+            record(name, threads, engine.encode)
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
         rows.append({"backend": "onnxruntime", "error": "onnxruntime is not installed (pip install onnxruntime onnx)"})
     else:
-        exporter = Embedder(model, batch_size=batch_size)  # its weights are exported, never changed
+        exporter = engines["transformers float32"]  # its weights are exported, never changed
         for int8 in (False, True):
             for threads in thread_counts:
                 name = "onnxruntime int8" if int8 else "onnxruntime float32"

@@ -82,7 +82,7 @@ def targets(results: dict) -> list[dict[str, Any]]:
     if generator and isinstance(quality.get(generator), dict):
         q = quality[generator]
         levers = _get(results, "settings", "levers") or {}
-        changed = levers.get("embed_dtype") != "float32" or levers.get("generator_int8")
+        changed = levers.get("embed_dtype", "auto") != "auto" or levers.get("generator_int8")
         rows.append({"figure": f"answer quality ({generator})", "target": "no loss from any speed-up",
                      "measured": q.get("pass_rate"), "unit": "pass rate", "met": None,
                      "note": (f"containment {_fmt(q.get('containment'))}, citation recall "

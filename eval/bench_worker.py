@@ -17,6 +17,9 @@ import sys
 import time
 from pathlib import Path
 
+from index.encoders import BACKENDS as EMBED_BACKENDS
+from index.encoders import DTYPES as EMBED_DTYPES
+
 STARTED = time.perf_counter()
 
 
@@ -130,10 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--index", required=True)
         p.add_argument("--config", help="Config.from_dict values as JSON")
         p.add_argument("--threads", type=int)
-        p.add_argument("--embed-dtype", default="float32", choices=("float32", "bfloat16"))
+        p.add_argument("--embed-dtype", default="auto", choices=EMBED_DTYPES)
         p.add_argument("--generator-int8", action="store_true")
-        p.add_argument("--embed-backend", default="sentence-transformers",
-                       choices=("sentence-transformers", "transformers"))
+        p.add_argument("--embed-backend", default="auto", choices=EMBED_BACKENDS)
         p.add_argument("--embed-threads", type=int)
     args = parser.parse_args(argv)
     result = {"index": cmd_index, "serve": cmd_serve, "ask": cmd_ask}[args.command](args)

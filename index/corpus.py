@@ -53,7 +53,8 @@ class Index:
         if self._embedder is None:
             from index.embedding import Embedder
 
-            self._embedder = Embedder(self.config.embedding_model, batch_size=self.config.batch_size)
+            self._embedder = Embedder(self.config.embedding_model, batch_size=self.config.batch_size,
+                                      backend=self.config.embedding_backend, dtype=self.config.embedding_dtype)
         return self._embedder
 
     def snapshot(self) -> Snapshot:

