@@ -33,12 +33,15 @@ class IndexConfig:
     candidates: int = 50
     dense_kind: str = "auto"  # "flat", "ivf", or "auto": IVF past approximate_threshold chunks
     approximate_threshold: int = 200_000
+    ivf_nprobe: int = 64  # IVF cells scanned per query: recall against speed, fixed when the IVF index is built
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", Path(self.path).expanduser() if self.path else default_index_dir())
         if self.dense_kind not in {"auto", "flat", "ivf"}:
             raise ValueError(f"dense_kind must be auto, flat or ivf, not {self.dense_kind!r}")
         check_choices(self.embedding_backend, self.embedding_dtype)
+        if self.ivf_nprobe < 1:
+            raise ValueError("ivf_nprobe must be at least 1")
         if self.chunk_tokens < 16:
             raise ValueError("chunk_tokens must be at least 16")
         if self.max_file_mb <= 0:

@@ -260,7 +260,8 @@ class Index:
             for document, chunks in chunked:
                 writer.put(document, chunks, vectors[offset:offset + len(chunks)])
                 offset += len(chunks)
-            writer.dense = approximate(writer.dense, self.config.dense_kind, self.config.approximate_threshold)
+            writer.dense = approximate(writer.dense, self.config.dense_kind, self.config.approximate_threshold,
+                                       self.config.ivf_nprobe)
             writer.publish()
         except BaseException:
             writer.abort()

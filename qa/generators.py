@@ -95,10 +95,8 @@ class _TransformersGenerator:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def stream(self, question: str, evidence: list[Evidence]) -> Iterator[str]:
-        from transformers import TextIteratorStreamer
-
         inputs = self._inputs(question, evidence)
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        streamer = token_streamer(self.tokenizer)
         failure: list[BaseException] = []
 
         def work() -> None:
@@ -119,6 +117,40 @@ class _TransformersGenerator:
         thread.join()
         if failure:
             raise GeneratorError(f"generation failed: {failure[0]}") from failure[0]
+
+
+def token_streamer(tokenizer):
+    """A TextIteratorStreamer that releases each token's text at once.
+
+    The stock one waits for a space, so a one-word answer ("24") reached the reader only when generation
+    ended. Text is held back while it ends inside a multi-byte character, and while decoding more tokens
+    rewrites text already released (byte-level tokenizers such as Qwen's never do).
+    """
+    from transformers import TextIteratorStreamer
+
+    class TokenStreamer(TextIteratorStreamer):
+        released = ""
+
+        def put(self, value) -> None:
+            if len(value.shape) > 1:
+                value = value[0]
+            if self.skip_prompt and self.next_tokens_are_prompt:
+                self.next_tokens_are_prompt = False
+                return
+            self.token_cache.extend(value.tolist())
+            text = self.tokenizer.decode(self.token_cache, **self.decode_kwargs)
+            if text.startswith(self.released) and not text.endswith("\ufffd"):
+                piece, self.released = text[len(self.released):], text
+                if piece:
+                    self.on_finalized_text(piece)
+
+        def end(self) -> None:
+            text = self.tokenizer.decode(self.token_cache, **self.decode_kwargs)
+            piece = text[len(self.released):] if text.startswith(self.released) else ""
+            self.token_cache, self.released, self.next_tokens_are_prompt = [], "", True
+            self.on_finalized_text(piece, stream_end=True)
+
+    return TokenStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
 
 
 class Seq2SeqGenerator(_TransformersGenerator):

@@ -274,3 +274,16 @@ def test_ivf_kind_is_used_and_searchable(make_index, corpus):
     index.add([corpus])
     assert "IVF" in type(__import__("faiss").downcast_index(index.snapshot().dense.index)).__name__
     assert index.search("fire destroyed stalls", k=1)[0].source == "market.html"
+
+
+def test_ivf_scans_the_configured_number_of_cells():
+    import faiss
+
+    from index.vectors import approximate
+
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(4000, 16)).astype(np.float32)
+    flat = faiss.IndexIDMap2(faiss.IndexFlatIP(16))
+    flat.add_with_ids(vectors, np.arange(4000, dtype=np.int64))
+    ivf = approximate(flat, "ivf", threshold=10**9, nprobe=7)
+    assert faiss.downcast_index(ivf.index).nprobe == 7

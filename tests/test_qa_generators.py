@@ -168,3 +168,63 @@ def test_models_loading_in_two_threads_keep_their_own_dtypes(tiny_causal):
     assert not errors, errors
     assert {p.dtype for g in generators for p in g.model.parameters()} == {torch.bfloat16}
     assert {p.dtype for e in embedders for p in e.encoder.model.parameters()} == {torch.float32}
+
+
+def _byte_level_tokenizer():
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    alphabet = pre_tokenizers.ByteLevel.alphabet()
+    core = Tokenizer(models.BPE({ch: i for i, ch in enumerate(sorted(alphabet))}, merges=[]))
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    core.decoder = decoders.ByteLevel()
+    return PreTrainedTokenizerFast(tokenizer_object=core)
+
+
+def _released(streamer) -> list[str]:
+    pieces = []
+    while not streamer.text_queue.empty():
+        pieces.append(streamer.text_queue.get_nowait())
+    return pieces
+
+
+def test_streamer_releases_a_token_before_the_next_space():
+    import torch
+
+    from qa.generators import token_streamer
+
+    tokenizer = _byte_level_tokenizer()
+    streamer = token_streamer(tokenizer)
+    streamer.put(torch.tensor([tokenizer.encode("prompt")]))
+    streamer.put(torch.tensor([tokenizer.encode("2")]))
+    assert _released(streamer) == ["2"]
+
+
+def test_streamer_holds_half_a_character_back():
+    import torch
+
+    from qa.generators import token_streamer
+
+    tokenizer = _byte_level_tokenizer()
+    streamer = token_streamer(tokenizer)
+    streamer.put(torch.tensor([tokenizer.encode("prompt")]))
+    first, second = tokenizer.encode("é")
+    streamer.put(torch.tensor([first]))
+    held = _released(streamer)
+    streamer.put(torch.tensor([second]))
+    assert (held, _released(streamer)) == ([], ["é"])
+
+
+def test_streamed_pieces_join_to_the_decoded_answer():
+    import torch
+
+    from qa.generators import token_streamer
+
+    tokenizer = _byte_level_tokenizer()
+    streamer = token_streamer(tokenizer)
+    streamer.put(torch.tensor([tokenizer.encode("prompt")]))
+    for token in tokenizer.encode("Streatham Hill, 5 September — café"):
+        streamer.put(torch.tensor([token]))
+    streamer.end()
+    pieces = [p for p in _released(streamer) if p is not streamer.stop_signal]
+    assert "".join(pieces) == "Streatham Hill, 5 September — café"
