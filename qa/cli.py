@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import os
@@ -151,32 +152,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, help="passages to retrieve (default 5)")
     p.set_defaults(func=cmd_ask)
 
-    p = with_index(sub.add_parser("chat", help="open the chat in your browser"))
-    try:
-        from ui import cli as ui_cli
-
-        ui_cli.add_arguments(p)
-    except ImportError:
-        pass
-    p.set_defaults(func=cmd_chat)
-
-    p = sub.add_parser("eval", help="measure answers, citations and abstentions on a question set")
-    try:
-        from eval import cli as eval_cli
-
-        eval_cli.add_arguments(p)
-    except ImportError:
-        pass
-    p.set_defaults(func=cmd_eval)
-
-    p = sub.add_parser("bench", help="measure speed and memory, side by side with a naive RAG baseline")
-    try:
-        from eval import bench
-
-        bench.add_arguments(p)
-    except ImportError:
-        pass
-    p.set_defaults(func=cmd_bench)
+    front_ends = (("chat", "open the chat in your browser", "ui.cli", cmd_chat),
+                  ("eval", "measure answers, citations and abstentions on a question set", "eval.cli", cmd_eval),
+                  ("bench", "measure speed and memory, side by side with a naive RAG baseline", "eval.bench",
+                   cmd_bench))
+    for name, help_text, module, command in front_ends:
+        p = sub.add_parser(name, help=help_text)
+        if name == "chat":
+            with_index(p)
+        try:  # the front end's own flags; without its package the command still parses and says what is missing
+            importlib.import_module(module).add_arguments(p)
+        except ImportError:
+            pass
+        p.set_defaults(func=command)
     return parser
 
 

@@ -18,15 +18,12 @@ import threading
 import time
 from pathlib import Path
 
-import faiss
 import pytest
 from filelock import FileLock
 
-from index import store
 from index.config import IndexConfig
 from index.corpus import Index
-from index.keyword import KeywordIndex
-from index.store import IndexCorruptError, IndexError_, read_current
+from index.store import IndexError_, read_current
 
 REPO = Path(__file__).resolve().parents[1]
 KILL_RUNS = int(os.environ.get("CITEQA_KILL_RUNS", "3"))  # random-time kills; raise it for a longer soak

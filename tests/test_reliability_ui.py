@@ -9,12 +9,8 @@ from __future__ import annotations
 import argparse
 import html
 import json
-import os
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -23,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import stop
-from hypothesis import HealthCheck, given, settings
+from tests.support import chat_server
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 gr = pytest.importorskip("gradio")
@@ -264,12 +260,6 @@ def test_the_queue_is_bounded(ui, monkeypatch):
 
 
 # -- the real server -------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def listening_addresses(port: int) -> set[str]:
     """Local addresses listening on `port`, from /proc/net/tcp{,6} (state 0A = LISTEN)."""
     found = set()
@@ -291,31 +281,9 @@ def server(seed_index, tmp_path_factory):
     root = tmp_path_factory.mktemp("server")
     index = root / "idx"
     shutil.copytree(seed_index, index)
-    port = free_port()
     log = root / "server.log"
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
-               NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "chat", "--index", str(index), "--generator", "extractive",
-             "--port", str(port), "--auth", f"{USER}:{PASSWORD}", "--max-upload-mb", "1"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"citeqa chat exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(url + "/", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"citeqa chat did not start:\n{log.read_text()[-3000:]}")
-                time.sleep(0.3)
+    with chat_server(index, log, "--auth", f"{USER}:{PASSWORD}", "--max-upload-mb", "1") as (url, port):
         yield {"url": url, "port": port, "log": log}
-    finally:
-        stop(process)
 
 
 def status_of(request: urllib.request.Request | str) -> int:

@@ -6,22 +6,15 @@ browser download is never used. The test saves the README screenshot to docs/cha
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.support import stop
+from tests.support import REPO, chat_server
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -32,26 +25,6 @@ EVIL_TEXT = (
     "The Zanzibar lighthouse keeper <img src=x onerror=window.__pwned=3> was Ottoline Brask, who served 31 years.\n"
     "<b onmouseover=window.__pwned=4>The lamp</b> was replaced in 1998.\n"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"citeqa chat exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    pytest.fail(f"citeqa chat did not answer on {url} within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="module")
@@ -71,21 +44,8 @@ def server(tmp_path_factory, embedder):
     report = assistant.add([corpus])
     assert not report.skipped and len(report.added) >= 3
 
-    port = free_port()
-    log = root / "server.log"
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
-               NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "chat", "--index", str(root / "idx"), "--generator", "extractive",
-             "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_up(url, process, log)
-        yield url
-    finally:
-        stop(process)
+    with chat_server(root / "idx", root / "server.log", "--host", "127.0.0.1") as (url, _):
+        yield url + "/"
 
 
 @pytest.fixture(scope="module")
