@@ -5,7 +5,7 @@ CITEQA := $(VENV)/bin/citeqa
 STAMP  := $(VENV)/.installed
 QUESTION ?= How old was Chris Kaba when he was shot?
 
-.PHONY: install browser test test-fast run chat eval clean
+.PHONY: install browser test test-fast run chat eval bench screenshot clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -38,5 +38,12 @@ chat: install
 eval: install
 	$(CITEQA) eval --generator extractive default
 
+bench: install
+	$(CITEQA) bench
+
+# Refreshes the README's screenshot of the chat (the browser test, saving what it sees).
+screenshot: install browser
+	CITEQA_SCREENSHOT=docs/chat.png $(PY) -m pytest -q tests/test_ui_browser.py
+
 clean:
-	rm -rf eval-out .pytest_cache
+	rm -rf eval-out bench-out .pytest_cache
