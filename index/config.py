@@ -24,6 +24,7 @@ class IndexConfig:
     # mean-pooled folders and bfloat16 on CPUs that have it natively (3x faster, cosine 0.9999 to float32).
     embedding_backend: str = "auto"  # "auto", "transformers" or "sentence-transformers"
     embedding_dtype: str = "auto"  # "auto", "bfloat16" or "float32"
+    query_threads: int | None = 1  # torch threads for embedding one query (None: torch's own setting)
     chunk_tokens: int = 200
     overlap_tokens: int = 40
     batch_size: int = 32
@@ -40,6 +41,8 @@ class IndexConfig:
         if self.dense_kind not in {"auto", "flat", "ivf"}:
             raise ValueError(f"dense_kind must be auto, flat or ivf, not {self.dense_kind!r}")
         check_choices(self.embedding_backend, self.embedding_dtype)
+        if self.query_threads is not None and self.query_threads < 1:
+            raise ValueError("query_threads must be at least 1, or None")
         if self.ivf_nprobe < 1:
             raise ValueError("ivf_nprobe must be at least 1")
         if self.chunk_tokens < 16:

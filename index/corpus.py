@@ -27,6 +27,7 @@ from index.store import (
     open_snapshot,
     read_current,
 )
+from index.torch_state import torch_threads
 from index.vectors import approximate
 
 log = logging.getLogger("citeqa.index")
@@ -96,7 +97,8 @@ class Index:
 
     # -- searching -----------------------------------------------------------------------------
     def embed_query(self, query: str) -> np.ndarray:
-        return self.embedder.encode([query])
+        with torch_threads(self.config.query_threads):  # see index.torch_state: robust when cores are busy
+            return self.embedder.encode([query])
 
     def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid",
                query_vector: np.ndarray | None = None, snapshot: Snapshot | None = None) -> list[Passage]:

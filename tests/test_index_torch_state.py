@@ -1,0 +1,59 @@
+import threading
+import time
+
+import torch
+
+from index.torch_state import torch_threads
+
+
+def test_a_block_runs_on_the_given_thread_count_and_restores_it():
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        inside = torch.get_num_threads()
+    assert (inside, torch.get_num_threads()) == (1, before)
+
+
+def test_none_leaves_the_thread_count_alone():
+    before = torch.get_num_threads()
+    with torch_threads(None):
+        assert torch.get_num_threads() == before
+
+
+def test_concurrent_blocks_never_leave_torch_on_one_thread():
+    """Unserialised save/restore pairs interleave and can restore the 1 another block set."""
+    torch.set_num_threads(2)
+
+    def many() -> None:
+        for _ in range(100):
+            with torch_threads(1):
+                time.sleep(0.0005)  # an encode releases the GIL: other blocks run meanwhile
+
+    threads = [threading.Thread(target=many) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    after: list[int] = []  # as the next request's thread sees it (the main thread keeps its own view)
+    reader = threading.Thread(target=lambda: after.append(torch.get_num_threads()))
+    reader.start()
+    reader.join()
+    assert after == [2]
+
+
+def test_queries_are_embedded_on_the_configured_threads(make_index, corpus, embedder):
+    seen: list[int] = []
+
+    class Recording:
+        def __getattr__(self, name):
+            return getattr(embedder, name)
+
+        def encode(self, texts, progress=False):
+            seen.append(torch.get_num_threads())
+            return embedder.encode(texts, progress=progress)
+
+    index = make_index()
+    index.add([corpus])
+    from index.corpus import Index
+
+    Index(index.config.with_(query_threads=1), embedder=Recording()).embed_query("When did the bridge reopen?")
+    assert seen == [1]
