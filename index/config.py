@@ -24,7 +24,7 @@ class IndexConfig:
     # mean-pooled folders and bfloat16 on CPUs that have it natively (3x faster, cosine 0.9999 to float32).
     embedding_backend: str = "auto"  # "auto", "transformers" or "sentence-transformers"
     embedding_dtype: str = "auto"  # "auto", "bfloat16" or "float32"
-    query_threads: int | None = 1  # torch threads for embedding one query (None: torch's own setting)
+    query_threads: int | None = 1  # torch and FAISS threads for one query (None: leave their settings)
     chunk_tokens: int = 200
     overlap_tokens: int = 40
     batch_size: int = 32

@@ -27,7 +27,7 @@ from index.store import (
     open_snapshot,
     read_current,
 )
-from index.torch_state import torch_threads
+from index.runtime import query_threads
 from index.vectors import approximate
 
 log = logging.getLogger("citeqa.index")
@@ -97,7 +97,7 @@ class Index:
 
     # -- searching -----------------------------------------------------------------------------
     def embed_query(self, query: str) -> np.ndarray:
-        with torch_threads(self.config.query_threads):  # see index.torch_state: robust when cores are busy
+        with query_threads(self.config.query_threads):  # see index.runtime: robust when cores are busy
             return self.embedder.encode([query])
 
     def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid",
@@ -117,7 +117,8 @@ class Index:
         keyword: list[tuple[int, float]] = []
         if mode in ("hybrid", "dense"):
             vector = query_vector if query_vector is not None else self.embed_query(query)
-            scores, ids = snap.dense.search(vector, min(depth, snap.dense.ntotal))
+            with query_threads(self.config.query_threads):
+                scores, ids = snap.dense.search(vector, min(depth, snap.dense.ntotal))
             dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
         if mode in ("hybrid", "keyword"):
             keyword = snap.keyword.search(query, depth)

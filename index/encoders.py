@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from index.torch_state import MODEL_LOADING
+from index.runtime import MODEL_LOADING
 
 BACKENDS = ("auto", "transformers", "sentence-transformers")
 DTYPES = ("auto", "float32", "bfloat16")

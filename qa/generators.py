@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-from index.torch_state import MODEL_LOADING
+from index.runtime import MODEL_LOADING
 from qa.answer import Evidence
 from qa.prompt import SYSTEM, seq2seq_prompt, user_message
 
@@ -201,7 +201,7 @@ def load_generator(name: str, max_new_tokens: int = 48, dtype: str = "bfloat16",
     """`extractive`, `default`, or a model: `seq2seq:`/`causal:` prefixes force the kind, else the config decides."""
     if name == "extractive":
         return ExtractiveGenerator()
-    with MODEL_LOADING:  # never beside another model load: see index.torch_state
+    with MODEL_LOADING:  # never beside another model load: see index.runtime
         return _load_model(name, max_new_tokens, dtype, threads)
 
 

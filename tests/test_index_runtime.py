@@ -3,19 +3,28 @@ import time
 
 import torch
 
-from index.torch_state import torch_threads
+from index.runtime import query_threads
 
 
 def test_a_block_runs_on_the_given_thread_count_and_restores_it():
     before = torch.get_num_threads()
-    with torch_threads(1):
+    with query_threads(1):
         inside = torch.get_num_threads()
     assert (inside, torch.get_num_threads()) == (1, before)
 
 
+def test_a_block_searches_faiss_on_the_given_thread_count_and_restores_it():
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    with query_threads(1):
+        inside = faiss.omp_get_max_threads()
+    assert (inside, faiss.omp_get_max_threads()) == (1, before)
+
+
 def test_none_leaves_the_thread_count_alone():
     before = torch.get_num_threads()
-    with torch_threads(None):
+    with query_threads(None):
         assert torch.get_num_threads() == before
 
 
@@ -25,7 +34,7 @@ def test_concurrent_blocks_never_leave_torch_on_one_thread():
 
     def many() -> None:
         for _ in range(100):
-            with torch_threads(1):
+            with query_threads(1):
                 time.sleep(0.0005)  # an encode releases the GIL: other blocks run meanwhile
 
     threads = [threading.Thread(target=many) for _ in range(6)]
