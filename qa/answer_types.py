@@ -12,6 +12,7 @@ from index.keyword import tokenize
 class Kind(Enum):
     NUMBER = "number"
     DATE = "date"
+    YEAR = "year"
     PERSON = "person"
     PLACE = "place"
     OTHER = "other"
@@ -20,6 +21,7 @@ class Kind(Enum):
 _RULES: list[tuple[re.Pattern[str], Kind]] = [
     (re.compile(r"\b(how (many|much|old|long|far|fast)|what (age|speed|percentage|number|amount|sum))\b", re.I),
      Kind.NUMBER),
+    (re.compile(r"\b(what|which) year\b", re.I), Kind.YEAR),
     (re.compile(r"\b(when|what (date|year|day|month|time)|which (date|year|day|month))\b", re.I), Kind.DATE),
     (re.compile(r"^\s*(who|whom|whose)\b|\b(who|whom) (said|is|was|were|will|has|had|did|called|accused|told)\b",
                 re.I), Kind.PERSON),
@@ -34,6 +36,9 @@ NUMBER_WORDS = set("one two three four five six seven eight nine ten eleven twel
                    "dozen dozens half".split())
 DATE_WORDS = set(MONTHS + WEEKDAYS + "yesterday today tomorrow evening morning night week weekend month year "
                  "decade".split())
+YEAR = re.compile(r"(1[89]|20)\d\d")
+# "On what date …?" asks for a day: a bare year answers "when?" but not this.
+DAY_QUESTION = re.compile(r"\b(what|which) (date|day)\b", re.I)
 CAPITALISED = re.compile(r"\b[A-Z][a-zA-Z’'\-]+")
 NOT_NAMES = {"The", "A", "An", "In", "On", "At", "He", "She", "It", "They", "We", "I", "But", "And", "Image",
              "Pic", "Video", "Read", "More", "Mr", "Mrs", "Ms", "Sir", "Dr", "This", "That", "His", "Her"}
@@ -54,8 +59,12 @@ def holds_kind(text: str, kind: Kind, question: str = "") -> bool:
     words = [w for w in tokenize(text) if w not in asked]
     if kind is Kind.NUMBER:
         return any(any(c.isdigit() for c in w) or w in NUMBER_WORDS for w in words)
+    if kind is Kind.YEAR:
+        return any(YEAR.fullmatch(w) for w in words)
     if kind is Kind.DATE:
-        return any(w in DATE_WORDS or re.fullmatch(r"(1[89]|20)\d\d|\d{1,2}(st|nd|rd|th)?", w) for w in words)
+        years = not DAY_QUESTION.search(question)
+        return any(w in DATE_WORDS or re.fullmatch(r"\d{1,2}(st|nd|rd|th)?", w) or (years and YEAR.fullmatch(w))
+                   for w in words)
     matches = list(CAPITALISED.finditer(text))
     if matches and len(text.split()) > 5 and not text[:matches[0].start()].strip():
         matches = matches[1:]  # a sentence's first word is capitalised whatever it is

@@ -21,11 +21,13 @@ from qa.answer_types import holds_kind, question_kind
 from qa.citations import CitedClaim, cite_claim, parse_claims
 from qa.config import Config
 from qa.conflicts import find_conflict
+from qa.counting import counts_asked
 from qa.errors import QuestionError
 from qa.evidence import EvidenceSelector
 from qa.followup import standalone_question
 from qa.generators import Generator, load_generator
 from qa.prompt import fit_evidence, is_refusal
+from qa.quoting import quote_claim
 
 log = logging.getLogger("citeqa.qa")
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
@@ -190,10 +192,15 @@ class Assistant:
                          reason=f"the generated answer “{raw[:200]}” is not a {kind.value}, which the question asks for")
             return
         cited = [cite_claim(claim, asked, chosen) for claim in parse_claims(raw)]
-        supported = [c for c in cited if c.supported]
+        supported = [quote_claim(c) for c in cited if c.supported]
         if not supported:
             yield finish(self._abstention(question), abstained=True,
                          reason=f"no retrieved sentence supports the generated answer “{raw[:200]}”")
+            return
+        supported = [c for c in supported if any(counts_asked(c.text, x.text, asked) for x in c.citations)]
+        if not supported:
+            yield finish(self._abstention(question), abstained=True,
+                         reason=f"the number in “{raw[:200]}” does not count what the question asks about")
             return
         text, citations = self._render(supported)
         conflict = None

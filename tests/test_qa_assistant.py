@@ -137,3 +137,15 @@ def test_source_label_answer_becomes_that_sentence(assistant):
     assistant._generator = ScriptedGenerator("Source 1")
     answer = assistant.ask("How many stalls did the fire destroy?")
     assert not answer.abstained and "40 stalls" in answer.text and "Source" not in answer.text
+
+
+def test_number_that_counts_something_else_abstains(assistant):
+    assistant._generator = ScriptedGenerator("40 [1]")
+    answer = assistant.ask("How many firefighters were at the Northgate market fire?")
+    assert answer.abstained and "does not count" in answer.reason
+
+
+def test_reworded_number_is_quoted_from_its_sentence(assistant):
+    assistant._generator = ScriptedGenerator("March 3, 2021")
+    answer = assistant.ask("When did the Harbour Bridge reopen?")
+    assert answer.text == "3 March 2021 [1]" and not answer.abstained
