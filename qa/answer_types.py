@@ -37,8 +37,10 @@ NUMBER_WORDS = set("one two three four five six seven eight nine ten eleven twel
 DATE_WORDS = set(MONTHS + WEEKDAYS + "yesterday today tomorrow evening morning night week weekend month year "
                  "decade".split())
 YEAR = re.compile(r"(1[89]|20)\d\d")
-# "On what date …?" asks for a day: a bare year answers "when?" but not this.
+# "On what date …?" asks for a day: a bare year or month answers "when?" but not this.
 DAY_QUESTION = re.compile(r"\b(what|which) (date|day)\b", re.I)
+DAY_WORDS = set(WEEKDAYS + "yesterday today tomorrow".split())
+DAY_NUMBER = re.compile(r"([1-9]|[12]\d|3[01])(st|nd|rd|th)?")
 CAPITALISED = re.compile(r"\b[A-Z][a-zA-Z’'\-]+")
 NOT_NAMES = {"The", "A", "An", "In", "On", "At", "He", "She", "It", "They", "We", "I", "But", "And", "Image",
              "Pic", "Video", "Read", "More", "Mr", "Mrs", "Ms", "Sir", "Dr", "This", "That", "His", "Her"}
@@ -61,10 +63,10 @@ def holds_kind(text: str, kind: Kind, question: str = "") -> bool:
         return any(any(c.isdigit() for c in w) or w in NUMBER_WORDS for w in words)
     if kind is Kind.YEAR:
         return any(YEAR.fullmatch(w) for w in words)
+    if kind is Kind.DATE and DAY_QUESTION.search(question):
+        return any(w in DAY_WORDS or DAY_NUMBER.fullmatch(w) for w in words)
     if kind is Kind.DATE:
-        years = not DAY_QUESTION.search(question)
-        return any(w in DATE_WORDS or re.fullmatch(r"\d{1,2}(st|nd|rd|th)?", w) or (years and YEAR.fullmatch(w))
-                   for w in words)
+        return any(w in DATE_WORDS or re.fullmatch(r"(1[89]|20)\d\d|\d{1,2}(st|nd|rd|th)?", w) for w in words)
     matches = list(CAPITALISED.finditer(text))
     if matches and len(text.split()) > 5 and not text[:matches[0].start()].strip():
         matches = matches[1:]  # a sentence's first word is capitalised whatever it is

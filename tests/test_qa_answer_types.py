@@ -44,7 +44,8 @@ def test_year_question_needs_a_year():
     assert not holds_kind("in June", Kind.YEAR, question)
 
 
-def test_a_bare_year_is_not_a_date():
+def test_a_bare_year_or_month_is_not_a_date():
     assert not holds_kind("1990", Kind.DATE, "On what date did the trial begin?")
+    assert not holds_kind("in October", Kind.DATE, "On what date did the trial begin?")
     assert holds_kind("1 December", Kind.DATE, "On what date did the trial begin?")
     assert holds_kind("in 1990", Kind.DATE, "When did the trial begin?")
