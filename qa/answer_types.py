@@ -15,6 +15,7 @@ class Kind(Enum):
     YEAR = "year"
     PERSON = "person"
     PLACE = "place"
+    NAME = "name"  # "What is the name of …?": a proper name, of anything
     OTHER = "other"
 
 
@@ -25,6 +26,7 @@ _RULES: list[tuple[re.Pattern[str], Kind]] = [
     (re.compile(r"\b(when|what (date|year|day|month|time)|which (date|year|day|month))\b", re.I), Kind.DATE),
     (re.compile(r"^\s*(who|whom|whose)\b|\b(who|whom) (said|is|was|were|will|has|had|did|called|accused|told)\b",
                 re.I), Kind.PERSON),
+    (re.compile(r"\bwhat (is|was|are|were) (the|a|an|his|her|its|their|\w+['’]s) (\w+ )?names?\b", re.I), Kind.NAME),
     (re.compile(r"^\s*where\b|\bin which (area|town|city|street|country|part)\b|\bwhich (street|town|city)\b",
                 re.I), Kind.PLACE),
 ]
