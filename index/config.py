@@ -30,7 +30,11 @@ class IndexConfig:
     batch_size: int = 32
     max_file_mb: float = 25.0
     lock_timeout: float = 600.0
-    rrf_k: int = 60
+    # Hybrid fusion: BM25 leads and dense breaks ties. Measured on the seeds set, R@5 / MRR: equal weights
+    # with k=60 0.926 / 0.756, BM25 alone 0.963 / 0.809, dense 0.3 + BM25 1.0 with k=10 0.988 / 0.795.
+    rrf_k: int = 10
+    dense_weight: float = 0.3
+    keyword_weight: float = 1.0
     candidates: int = 50
     dense_kind: str = "auto"  # "flat", "ivf", or "auto": IVF past approximate_threshold chunks
     approximate_threshold: int = 200_000
@@ -47,6 +51,8 @@ class IndexConfig:
             raise ValueError("ivf_nprobe must be at least 1")
         if self.chunk_tokens < 16:
             raise ValueError("chunk_tokens must be at least 16")
+        if self.dense_weight < 0 or self.keyword_weight < 0 or self.dense_weight + self.keyword_weight <= 0:
+            raise ValueError("fusion weights must be non-negative and not both zero")
         if self.max_file_mb <= 0:
             raise ValueError("max_file_mb must be positive")
 

@@ -122,8 +122,10 @@ class Index:
             dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
         if mode in ("hybrid", "keyword"):
             keyword = snap.keyword.search(query, depth)
-        rankings = [[i for i, _ in ranking] for ranking in (dense, keyword) if ranking]
-        fused = reciprocal_rank_fusion(rankings, self.config.rrf_k)
+        weighted = [(ranking, weight) for ranking, weight in
+                    ((dense, self.config.dense_weight), (keyword, self.config.keyword_weight)) if ranking]
+        fused = reciprocal_rank_fusion([[i for i, _ in r] for r, _ in weighted], self.config.rrf_k,
+                                       [w for _, w in weighted])
         best = sorted(fused, key=lambda i: -fused[i])[:k]
         dense_score = dict(dense)
         keyword_score = dict(keyword)

@@ -17,15 +17,20 @@ from index.corpus import Index
 from index.documents import IndexReport, Passage
 from index.store import DocumentInfo, Snapshot
 from qa.answer import Answer, Citation, Evidence
-from qa.answer_types import holds_kind, question_kind
+from qa.answer_types import Kind, holds_kind, question_kind
+from qa.attribution import ASKS_SPEAKER, names_the_speaker
 from qa.citations import CitedClaim, cite_claim, parse_claims
 from qa.config import Config
-from qa.conflicts import find_conflict
+from qa.conflicts import Conflict, find_conflict
+from qa.counting import counts_asked
 from qa.errors import QuestionError
 from qa.evidence import EvidenceSelector
 from qa.followup import standalone_question
 from qa.generators import Generator, load_generator
 from qa.prompt import fit_evidence, is_refusal
+from qa.quoting import quote_claim
+from qa.roles import asked_title, other_holder
+from qa.speakers import with_speakers
 
 log = logging.getLogger("citeqa.qa")
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
@@ -168,6 +173,8 @@ class Assistant:
             yield finish(self._abstention(question), abstained=True, reason="nothing relevant was retrieved")
             return
         generator = self.generator
+        if question_kind(asked) is Kind.PERSON or ASKS_SPEAKER.search(asked):
+            evidence = with_speakers(evidence, lambda s: self.document_text(s, snapshot))
         chosen = fit_evidence(evidence, generator.count_tokens, self.config.evidence_tokens, self.config.max_evidence)
         mark = time.perf_counter()
         pieces: list[str] = []
@@ -190,10 +197,20 @@ class Assistant:
                          reason=f"the generated answer “{raw[:200]}” is not a {kind.value}, which the question asks for")
             return
         cited = [cite_claim(claim, asked, chosen) for claim in parse_claims(raw)]
-        supported = [c for c in cited if c.supported]
+        supported = [quote_claim(c) for c in cited if c.supported]
         if not supported:
             yield finish(self._abstention(question), abstained=True,
                          reason=f"no retrieved sentence supports the generated answer “{raw[:200]}”")
+            return
+        supported = [c for c in supported if any(counts_asked(c.text, x.text, asked) for x in c.citations)]
+        if not supported:
+            yield finish(self._abstention(question), abstained=True,
+                         reason=f"the number in “{raw[:200]}” does not count what the question asks about")
+            return
+        supported = [c for c in supported if not all(names_the_speaker(c.text, x.text, asked) for x in c.citations)]
+        if not supported:
+            yield finish(self._abstention(question), abstained=True,
+                         reason=f"“{raw[:200]}” is who said the cited sentence, not what the question asks about")
             return
         text, citations = self._render(supported)
         conflict = None
@@ -254,7 +271,19 @@ class Assistant:
             with self._generate_lock:
                 return "".join(generator.stream(question, renumbered))
 
-        return find_conflict(asked, claims[0].text, cited, candidates, self.config.conflict_margin, answer_from)
+        found = find_conflict(asked, claims[0].text, cited, candidates, self.config.conflict_margin, answer_from)
+        return found or self._role_conflict(asked, vector, claims[0].text, cited, cited_sources, snapshot)
+
+    def _role_conflict(self, asked: str, vector: np.ndarray, answer: str, cited: list[Evidence],
+                       cited_sources: set[str], snapshot: Snapshot) -> Conflict | None:
+        """Another document naming someone else under the title the question asks about."""
+        title = next((t for c in cited if (t := asked_title(asked, answer, c.text))), None)
+        if title is None:
+            return None
+        passages = self.index.search(title, self.config.top_k, "keyword", vector, snapshot=snapshot)
+        sentences = self.selector.run(asked, vector, passages, lambda s: self.document_text(s, snapshot))
+        found = other_holder(title, answer, sentences, cited_sources)
+        return Conflict(*found) if found else None
 
     @staticmethod
     def _abstention(question: str) -> str:

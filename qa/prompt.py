@@ -49,6 +49,7 @@ def sources_block(evidence: list[Evidence]) -> str:
 HINTS = {
     "number": "Answer with the number.",
     "date": "Answer with the date or time.",
+    "year": "Answer with the year.",
     "place": "Answer with the place.",
 }
 

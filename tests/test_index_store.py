@@ -118,6 +118,18 @@ def test_rrf_rewards_agreement():
     assert fused[2] == pytest.approx(1 / 62 + 1 / 61)
 
 
+def test_weighted_rrf_lets_the_heavier_ranking_lead():
+    fused = reciprocal_rank_fusion([[1, 2], [2, 1]], k=10, weights=[0.3, 1.0])
+    assert fused[2] > fused[1]
+
+
+def test_hybrid_search_follows_the_fusion_weights(make_index, corpus):
+    index = make_index(keyword_weight=1.0, dense_weight=0.0)
+    index.add([corpus])
+    keyword = [p.chunk_id for p in index.search("Okoro fire chief", k=3, mode="keyword")]
+    assert [p.chunk_id for p in index.search("Okoro fire chief", k=3, mode="hybrid")][:len(keyword)] == keyword
+
+
 def test_bm25_ranks_rare_terms_higher():
     keyword = KeywordIndex.build([10, 20, 30], ["the cat sat", "the dog sat", "a cat and a zebra"])
     hits = keyword.search("zebra cat", 3)

@@ -35,3 +35,24 @@ def test_numbers_and_dates():
 
 def test_value_already_in_the_question_does_not_count():
     assert not holds_kind("in 2022", Kind.DATE, "What happened in 2022?")
+
+
+def test_year_question_needs_a_year():
+    question = "In what year was the audit published?"
+    assert question_kind(question) is Kind.YEAR
+    assert holds_kind("in 2024", Kind.YEAR, question)
+    assert not holds_kind("in June", Kind.YEAR, question)
+
+
+def test_a_bare_year_or_month_is_not_a_date():
+    assert not holds_kind("1990", Kind.DATE, "On what date did the trial begin?")
+    assert not holds_kind("in October", Kind.DATE, "On what date did the trial begin?")
+    assert holds_kind("1 December", Kind.DATE, "On what date did the trial begin?")
+    assert holds_kind("in 1990", Kind.DATE, "When did the trial begin?")
+
+
+def test_a_name_question_needs_a_name_the_question_does_not_hold():
+    question = "What is the name of the school in Brixton?"
+    assert question_kind(question) is Kind.NAME
+    assert not holds_kind("Brixton the previous evening", Kind.NAME, question)
+    assert holds_kind("St Mary's Academy", Kind.NAME, question)

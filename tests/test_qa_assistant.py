@@ -137,3 +137,36 @@ def test_source_label_answer_becomes_that_sentence(assistant):
     assistant._generator = ScriptedGenerator("Source 1")
     answer = assistant.ask("How many stalls did the fire destroy?")
     assert not answer.abstained and "40 stalls" in answer.text and "Source" not in answer.text
+
+
+def test_number_that_counts_something_else_abstains(assistant):
+    assistant._generator = ScriptedGenerator("40 [1]")
+    answer = assistant.ask("How many firefighters were at the Northgate market fire?")
+    assert answer.abstained and "does not count" in answer.reason
+
+
+def test_reworded_number_is_quoted_from_its_sentence(assistant):
+    assistant._generator = ScriptedGenerator("March 3, 2021")
+    answer = assistant.ask("When did the Harbour Bridge reopen?")
+    assert answer.text == "3 March 2021 [1]" and not answer.abstained
+
+
+def test_answer_naming_only_the_speaker_abstains(assistant, corpus):
+    (corpus / "inquiry.txt").write_text(
+        "Councillor Jane Reed said the council will appoint an independent judge to lead the harbour inquiry.\n",
+        encoding="utf-8")
+    assistant.add([corpus])
+    assistant._generator = ScriptedGenerator("Jane Reed")
+    answer = assistant.ask("Which judge will lead the harbour inquiry?")
+    assert answer.abstained and "who said" in answer.reason
+
+
+def test_documents_naming_different_holders_of_the_asked_title_are_a_conflict(assistant, corpus):
+    (corpus / "review.txt").write_text("Transport Minister Ann Lee ordered a review of the Harbour Bridge repairs.\n",
+                                       encoding="utf-8")
+    (corpus / "later.txt").write_text("The bridge review was welcomed by Transport Minister Tom Hart last week.\n",
+                                      encoding="utf-8")
+    assistant.add([corpus])
+    assistant._generator = ScriptedGenerator("Ann Lee")
+    answer = assistant.ask("Which Transport Minister ordered the review of the Harbour Bridge repairs?")
+    assert answer.conflict and "Tom Hart" in answer.text
