@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from index.runtime import query_threads
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,14 +67,12 @@ class ThreadedEmbedder:
         return getattr(self.inner, name)
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        import torch
-
-        before = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
-        try:
+        with query_threads(self.threads):
             return self.inner.encode(texts, progress=progress)
-        finally:
-            torch.set_num_threads(before)
+
+    def encode_documents(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        with query_threads(self.threads):
+            return self.inner.encode_documents(texts, progress=progress)
 
 
 def make_embedder(model: str, batch_size: int, levers: Levers):
@@ -254,19 +254,20 @@ def embedding_levers(texts: list[str], queries: list[str], model: str, batch_siz
         except Exception as exc:  # noqa: BLE001 - one lever failing must not end the benchmark
             rows.append({"backend": backend, "threads": threads, "error": f"{exc.__class__.__name__}: {exc}"[:300]})
 
-    engines = {"sentence-transformers float32": base}
+    engines = {"sentence-transformers float32": base.encode_documents}
     for dtype in ("float32", "bfloat16"):
-        engines[f"transformers {dtype}"] = Embedder(model, batch_size=batch_size, backend="transformers", dtype=dtype)
+        engine = Embedder(model, batch_size=batch_size, backend="transformers", dtype=dtype)
+        engines[f"transformers {dtype}"] = engine.encode_documents
     for threads in thread_counts:
         torch.set_num_threads(threads)
-        for name, engine in engines.items():
-            record(name, threads, engine.encode)
+        for name, encode in engines.items():
+            record(name, threads, encode)
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
         rows.append({"backend": "onnxruntime", "error": "onnxruntime is not installed (pip install onnxruntime onnx)"})
     else:
-        exporter = engines["transformers float32"]  # its weights are exported, never changed
+        exporter = Embedder(model, batch_size=batch_size, backend="transformers")  # exported, never changed
         for int8 in (False, True):
             for threads in thread_counts:
                 name = "onnxruntime int8" if int8 else "onnxruntime float32"

@@ -21,9 +21,10 @@ class IndexConfig:
     path: Path = None  # type: ignore[assignment]  # filled with default_index_dir() in __post_init__
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     # How the embedding model runs, not what it computes: "auto" picks the transformers engine for
-    # mean-pooled folders and bfloat16 on CPUs that have it natively (3x faster, cosine 0.9999 to float32).
+    # mean-pooled folders, and indexes in bfloat16 on CPUs that have it natively (2.5x faster, cosine
+    # 0.9999 to float32). Queries and evidence sentences are always embedded in float32.
     embedding_backend: str = "auto"  # "auto", "transformers" or "sentence-transformers"
-    embedding_dtype: str = "auto"  # "auto", "bfloat16" or "float32"
+    embedding_dtype: str = "auto"  # of document embedding: "auto", "bfloat16" or "float32"
     query_threads: int | None = 1  # torch and FAISS threads for one query (None: leave their settings)
     chunk_tokens: int = 200
     overlap_tokens: int = 40

@@ -256,7 +256,7 @@ class Index:
         chunker = Chunker(self.embedder.count_tokens, self.config.chunk_tokens, self.config.overlap_tokens)
         chunked: list[tuple[Document, list[Chunk]]] = [(d, chunker.run(d)) for d in documents]
         texts = [c.text for _, chunks in chunked for c in chunks]
-        vectors = self.embedder.encode(texts, progress=progress and len(texts) > 64)
+        vectors = self.embedder.encode_documents(texts, progress=progress and len(texts) > 64)
         writer = self._writer(rebuild)
         try:
             for source in removed:

@@ -41,13 +41,28 @@ def test_transformers_engine_gives_sentence_transformers_vectors(sentence_transf
     np.testing.assert_allclose(native.encode(TEXTS), sentence_transformers_fp32.encode(TEXTS), atol=1e-5)
 
 
-def test_bfloat16_vectors_stay_within_cosine_0999_of_float32(sentence_transformers_fp32):
-    cosine = (Embedder(dtype="bfloat16").encode(TEXTS) * sentence_transformers_fp32.encode(TEXTS)).sum(axis=1)
+@pytest.fixture(scope="module")
+def bfloat16():
+    return Embedder(dtype="bfloat16")
+
+
+def test_bfloat16_documents_stay_within_cosine_0999_of_float32(bfloat16, sentence_transformers_fp32):
+    cosine = (bfloat16.encode_documents(TEXTS) * sentence_transformers_fp32.encode(TEXTS)).sum(axis=1)
     assert cosine.min() > 0.999
 
 
-def test_bfloat16_vectors_are_float32_unit_vectors():
-    vectors = Embedder(dtype="bfloat16").encode(TEXTS)
+def test_queries_are_float32_whatever_the_documents_dtype(bfloat16, sentence_transformers_fp32):
+    np.testing.assert_allclose(bfloat16.encode(TEXTS), sentence_transformers_fp32.encode(TEXTS), atol=1e-5)
+
+
+def test_sentence_transformers_engine_also_indexes_in_bfloat16(sentence_transformers_fp32):
+    engine = Embedder(backend="sentence-transformers", dtype="bfloat16")
+    cosine = (engine.encode_documents(TEXTS) * sentence_transformers_fp32.encode(TEXTS)).sum(axis=1)
+    assert cosine.min() > 0.999
+
+
+def test_bfloat16_vectors_are_float32_unit_vectors(bfloat16):
+    vectors = bfloat16.encode_documents(TEXTS)
     assert vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
@@ -90,6 +105,6 @@ def test_unknown_dtype_is_refused_by_the_config(tmp_path):
 def test_index_built_in_bfloat16_is_searched_in_float32(tmp_path, corpus, sentence_transformers_fp32):
     from index.corpus import Index
 
-    Index(IndexConfig(path=tmp_path / "i"), embedder=Embedder(dtype="bfloat16")).add([corpus])
+    Index(IndexConfig(path=tmp_path / "i"), embedder=Embedder(dtype="bfloat16")).add([corpus])  # bf16 documents
     reader = Index(IndexConfig(path=tmp_path / "i"), embedder=sentence_transformers_fp32)
     assert reader.search("When did the bridge reopen?", k=1, mode="dense")[0].source == "harbour.txt"
