@@ -18,7 +18,6 @@ import numpy as np
 from index.runtime import query_threads
 
 
-
 @dataclass(frozen=True, slots=True)
 class Levers:
     threads: int | None = None  # torch threads in every process the bench starts (None: torch decides)

@@ -6,6 +6,7 @@ the name are in the text."""
 from __future__ import annotations
 
 import re
+
 from qa.answer import Evidence
 from qa.citations import terms
 

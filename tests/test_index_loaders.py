@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from index.loaders import Skipped, SkipFile, load_documents, load_file
+from index.loaders import SkipFile, Skipped, load_documents, load_file
 from tests.support import minimal_pdf
 
 MB = 1_000_000
