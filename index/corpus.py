@@ -16,6 +16,7 @@ from index.config import IndexConfig
 from index.documents import Chunk, Document, IndexReport, Passage
 from index.fusion import reciprocal_rank_fusion
 from index.loaders import Skipped, load_documents
+from index.runtime import query_threads
 from index.store import (
     SCHEMA_VERSION,
     DocumentInfo,
@@ -27,7 +28,6 @@ from index.store import (
     open_snapshot,
     read_current,
 )
-from index.runtime import query_threads
 from index.vectors import approximate
 
 log = logging.getLogger("citeqa.index")
@@ -205,26 +205,9 @@ class Index:
                 else:
                     todo.append(item)
             removed = sorted(s for s in set(known) - seen if s.startswith(source_prefix)) if sync else []
-            # Duplicates: content already held by a document that stays, or by one earlier in this run.
-            staying = {s: h for s, h in known.items() if s not in removed}
+            todo = self._drop_duplicates(todo, known, removed, skipped)
             for item in todo:
-                staying.pop(item.source, None)  # its old content is going
-            owner = {}
-            for source, digest in sorted(staying.items()):
-                owner.setdefault(digest, source)
-            kept = []
-            for item in todo:
-                first = owner.setdefault(item.sha256, item.source)
-                if first != item.source:
-                    reason = f"same content as {first}"
-                    log.warning("skipped %s: %s", item.source, reason)
-                    skipped.append((item.source, reason))
-                    if item.source in known:  # its previous content must not linger either
-                        removed.append(item.source)
-                    continue
                 (updated if item.source in known else added).append(item.source)
-                kept.append(item)
-            todo = kept
             embedded = 0
             if todo or removed or rebuild or not self.exists:
                 embedded = self._write(todo, removed, rebuild, progress)
@@ -233,6 +216,31 @@ class Index:
             lock.release()
         return IndexReport(tuple(added), tuple(updated), tuple(unchanged), tuple(removed), tuple(skipped),
                            embedded, time.perf_counter() - started)
+
+    @staticmethod
+    def _drop_duplicates(todo: list[Document], known: dict[str, str], removed: list[str],
+                         skipped: list[tuple[str, str]]) -> list[Document]:
+        """`todo` without files whose content a document that stays already holds, or an earlier file of this
+        run. Each is skipped with "same content as ..."; an indexed source whose file became a duplicate is
+        appended to `removed`, so that its previous content does not linger."""
+        staying = {s: h for s, h in known.items() if s not in removed}
+        for item in todo:
+            staying.pop(item.source, None)  # its old content is going
+        owner: dict[str, str] = {}
+        for source, digest in sorted(staying.items()):
+            owner.setdefault(digest, source)
+        kept = []
+        for item in todo:
+            first = owner.setdefault(item.sha256, item.source)
+            if first == item.source:
+                kept.append(item)
+                continue
+            reason = f"same content as {first}"
+            log.warning("skipped %s: %s", item.source, reason)
+            skipped.append((item.source, reason))
+            if item.source in known:
+                removed.append(item.source)
+        return kept
 
     def remove(self, sources: Iterable[str]) -> IndexReport:
         """Delete documents by source, with their chunks and vectors; no rebuild."""

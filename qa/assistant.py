@@ -7,7 +7,7 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -197,21 +197,20 @@ class Assistant:
                          reason=f"the generated answer “{raw[:200]}” is not a {kind.value}, which the question asks for")
             return
         cited = [cite_claim(claim, asked, chosen) for claim in parse_claims(raw)]
-        supported = [quote_claim(c) for c in cited if c.supported]
-        if not supported:
-            yield finish(self._abstention(question), abstained=True,
-                         reason=f"no retrieved sentence supports the generated answer “{raw[:200]}”")
-            return
-        supported = [c for c in supported if any(counts_asked(c.text, x.text, asked) for x in c.citations)]
-        if not supported:
-            yield finish(self._abstention(question), abstained=True,
-                         reason=f"the number in “{raw[:200]}” does not count what the question asks about")
-            return
-        supported = [c for c in supported if not all(names_the_speaker(c.text, x.text, asked) for x in c.citations)]
-        if not supported:
-            yield finish(self._abstention(question), abstained=True,
-                         reason=f"“{raw[:200]}” is who said the cited sentence, not what the question asks about")
-            return
+        # Each check keeps the claims that pass it; when none is left, the reason is why citeqa abstains.
+        checks: list[tuple[Callable[[CitedClaim], bool], str]] = [
+            (lambda c: c.supported, f"no retrieved sentence supports the generated answer “{raw[:200]}”"),
+            (lambda c: any(counts_asked(c.text, x.text, asked) for x in c.citations),
+             f"the number in “{raw[:200]}” does not count what the question asks about"),
+            (lambda c: not all(names_the_speaker(c.text, x.text, asked) for x in c.citations),
+             f"“{raw[:200]}” is who said the cited sentence, not what the question asks about"),
+        ]
+        supported = [quote_claim(c) for c in cited]  # numbers in the cited sentence's words; keeps .supported
+        for keep, reason in checks:
+            supported = [c for c in supported if keep(c)]
+            if not supported:
+                yield finish(self._abstention(question), abstained=True, reason=reason)
+                return
         text, citations = self._render(supported)
         conflict = None
         if generator.name != "extractive":

@@ -13,6 +13,7 @@ from qa.citations import terms
 
 HOW_MANY = re.compile(r"\bhow many\s+([^,;:?.!]+)", re.IGNORECASE)
 WORD = re.compile(r"\S+")
+NUMERIC_WORDS = frozenset("dozen dozens hundred hundreds thousand thousands million millions none".split())
 
 
 def counted_terms(question: str, max_words: int = 3) -> set[str]:
@@ -54,5 +55,3 @@ def counts_asked(claim: str, sentence: str, question: str, reach: int = 3, max_w
     return any(any(_same_word(t, c) for t in held for c in counted)
                for i in places for held in words[max(0, i - reach):i + reach + 1])
 
-
-NUMERIC_WORDS = frozenset("dozen dozens hundred hundreds thousand thousands million millions none".split())

@@ -17,6 +17,14 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def write_corpus(folder: Path, articles: dict[str, str]) -> Path:
+    """A folder of small articles, one file per name."""
+    folder.mkdir(parents=True)
+    for name, text in articles.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
 def minimal_pdf(pages: list[str]) -> bytes:
     """A small valid PDF with one line of text per page, written by hand."""
     objects = ["<< /Type /Catalog /Pages 2 0 R >>"]

@@ -13,6 +13,7 @@ import json
 import pytest
 
 from eval import bench, bench_corpus, bench_report
+from tests.support import write_corpus
 
 ARTICLES = {
     "harbour.txt": "Harbour bridge reopens\nThe Harbour Bridge in Eastport reopened on 3 March 2021 after repairs "
@@ -33,10 +34,7 @@ def parse(*argv: str) -> argparse.Namespace:
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("bench")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for name, text in ARTICLES.items():
-        (corpus / name).write_text(text, encoding="utf-8")
+    corpus = write_corpus(root / "corpus", ARTICLES)
     out = root / "out"
     # Every stage but the one-time model conversion (cold) and the ONNX micro-benchmark (levers).
     code = bench.main(parse("--corpus", str(corpus), "--quick", "--out", str(out), "--generator", "extractive",

@@ -13,6 +13,7 @@ from eval import cli
 from eval.compare import compare
 from eval.dataset import load_set
 from eval.runner import run_eval
+from tests.support import write_corpus
 
 ARTICLES = {
     "harbour.txt": "Harbour bridge reopens\nThe Harbour Bridge in Eastport reopened on 3 March 2021 after repairs "
@@ -43,10 +44,7 @@ def namespace(out: Path, corpus: Path, question_set: Path, *more: str) -> argpar
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("tiny-eval")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for name, text in ARTICLES.items():
-        (corpus / name).write_text(text, encoding="utf-8")
+    corpus = write_corpus(root / "corpus", ARTICLES)
     question_set = root / "set.jsonl"
     question_set.write_text("\n".join(json.dumps(q) for q in QUESTIONS) + "\n", encoding="utf-8")
     return {"root": root, "corpus": corpus, "set": question_set}

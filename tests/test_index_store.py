@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from index import store
 from index.config import IndexConfig
 from index.corpus import Index
 from index.fusion import reciprocal_rank_fusion
 from index.keyword import KeywordIndex
-from index import store
 from index.store import IndexCorruptError, IndexMismatchError, IndexMissingError, read_current
 
 REPO = Path(__file__).resolve().parents[1]
