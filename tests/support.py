@@ -87,7 +87,7 @@ def chat_server(index: Path, log: Path, *flags: str) -> Iterator[tuple[str, int]
                NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "chat", "--index", str(index), "--generator", "extractive",
+            [sys.executable, "-m", "citeqa.cli", "chat", "--index", str(index), "--generator", "extractive",
              "--port", str(port), *flags],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from eval import bench, bench_corpus, bench_report
+from bench import cli as bench, corpus as bench_corpus, report as bench_report
 from tests.support import write_corpus
 
 ARTICLES = {

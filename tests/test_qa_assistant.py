@@ -109,7 +109,7 @@ def test_injected_instructions_are_not_offered_to_the_generator(assistant, corpu
 
 
 def test_cli_rejects_an_empty_question_in_one_line():
-    result = subprocess.run([sys.executable, "-m", "qa.cli", "ask", "   "], cwd=REPO, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "citeqa.cli", "ask", "   "], cwd=REPO, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "empty" in result.stderr
@@ -117,10 +117,10 @@ def test_cli_rejects_an_empty_question_in_one_line():
 
 def test_cli_index_then_ask_json(tmp_path, corpus):
     index = str(tmp_path / "cli-index")
-    first = subprocess.run([sys.executable, "-m", "qa.cli", "index", str(corpus), "--index", index, "-q"],
+    first = subprocess.run([sys.executable, "-m", "citeqa.cli", "index", str(corpus), "--index", index, "-q"],
                            cwd=REPO, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0 and "3 added" in first.stdout
-    asked = subprocess.run([sys.executable, "-m", "qa.cli", "ask", "How many stalls were destroyed?", "--json",
+    asked = subprocess.run([sys.executable, "-m", "citeqa.cli", "ask", "How many stalls were destroyed?", "--json",
                             "--index", index, "--generator", "extractive"],
                            cwd=REPO, capture_output=True, text=True, timeout=120)
     data = json.loads(asked.stdout)

@@ -91,7 +91,7 @@ def test_bad_documents_are_skipped_and_good_ones_indexed(tmp_path, corpus, embed
     write_bad_files(corpus)
     root = tmp_path / "idx"
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "qa.cli", "index", str(corpus), "--index", str(root),
+    result = subprocess.run([sys.executable, "-m", "citeqa.cli", "index", str(corpus), "--index", str(root),
                              "--json", "-q"], cwd=REPO, capture_output=True, text=True, timeout=180)
     seconds = time.perf_counter() - started
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-3000:]

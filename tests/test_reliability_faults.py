@@ -30,7 +30,7 @@ KILL_RUNS = int(os.environ.get("CITEQA_KILL_RUNS", "3"))  # random-time kills; r
 
 
 def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "qa.cli", *args]
+    return [sys.executable, "-m", "citeqa.cli", *args]
 
 
 def state(root: Path, embedder=None) -> dict[str, str]:
@@ -198,7 +198,7 @@ def built(tmp_path_factory, embedder) -> tuple[Path, Path]:
 def test_every_kind_of_damage_is_reported_with_its_fix(built, tmp_path, embedder, capsys, name):
     """Each file of the index damaged six ways: a clear error naming `--rebuild` (in the CLI: one line,
     exit 2), never a wrong answer or a traceback; `add(rebuild=True)` then brings it back."""
-    from qa import cli
+    from citeqa import cli
 
     source, articles = built
     rng = random.Random(name)

@@ -136,7 +136,7 @@ def test_fuzzed_questions_never_crash(assistant, question):
 
 # -- the CLI -----------------------------------------------------------------------------------------------
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "qa.cli", *args], cwd=REPO, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "citeqa.cli", *args], cwd=REPO, capture_output=True, text=True,
                           timeout=timeout, errors="replace")
 
 
@@ -167,7 +167,7 @@ def test_cli_answers_a_noisy_question(seed_index):
                                  "sql and html"])
 def test_cli_main_in_process_answers_or_abstains(seed_index, embedder, monkeypatch, capsys, key):
     """The same CLI code path in-process (the shared embedding model keeps it quick)."""
-    from qa import cli
+    from citeqa import cli
 
     monkeypatch.setattr("index.embedding.Embedder", lambda *args, **kwargs: embedder)
     code = cli.main(["ask", ANSWERED[key], "--json", "--generator", "extractive", "--index", str(seed_index)])

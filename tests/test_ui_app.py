@@ -308,7 +308,7 @@ def test_cli_binds_loopback_by_default_and_parses_auth():
 
 
 def test_cli_flags_fit_the_citeqa_parser():
-    from qa.cli import build_parser
+    from citeqa.cli import build_parser
 
     args = build_parser().parse_args(["chat", "--index", "somewhere", "--port", "7999"])
     assert args.host == "127.0.0.1" and args.index == "somewhere" and args.port == 7999

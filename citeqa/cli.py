@@ -1,4 +1,4 @@
-"""`citeqa`: the front door. The only module that wires index, qa, ui and eval together."""
+"""`citeqa`: the front door. The only module that wires index, qa, ui, eval and the benchmark together."""
 
 from __future__ import annotations
 
@@ -113,10 +113,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return eval_cli.main(args)
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from eval import bench
+def _bench_module():
+    """The benchmark is a development tool, not part of the installed product: it runs from a source checkout."""
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "bench" / "cli.py").is_file() and str(checkout) not in sys.path:
+        sys.path.append(str(checkout))
+    try:
+        return importlib.import_module("bench.cli")
+    except ImportError:
+        raise ImportError("the benchmark runs from a source checkout of citeqa: `make bench` there") from None
 
-    return bench.main(args)
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    return _bench_module().main(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -154,14 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     front_ends = (("chat", "open the chat in your browser", "ui.cli", cmd_chat),
                   ("eval", "measure answers, citations and abstentions on a question set", "eval.cli", cmd_eval),
-                  ("bench", "measure speed and memory, side by side with a naive RAG baseline", "eval.bench",
+                  ("bench", "measure speed and memory, side by side with a naive RAG baseline", "bench.cli",
                    cmd_bench))
     for name, help_text, module, command in front_ends:
         p = sub.add_parser(name, help=help_text)
         if name == "chat":
             with_index(p)
         try:  # the front end's own flags; without its package the command still parses and says what is missing
-            importlib.import_module(module).add_arguments(p)
+            (_bench_module() if name == "bench" else importlib.import_module(module)).add_arguments(p)
         except ImportError:
             pass
         p.set_defaults(func=command)

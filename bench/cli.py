@@ -119,7 +119,7 @@ def parse_settings(items: list[str]) -> dict[str, Any]:
 def citeqa_command() -> list[str]:
     """The `citeqa` console script next to this interpreter, or the same CLI through -m."""
     script = Path(sys.executable).with_name("citeqa")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "qa.cli"]
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "citeqa.cli"]
 
 
 def child_env(threads: int | None, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -197,7 +197,7 @@ def machine_info() -> dict[str, Any]:
 # -- the run ----------------------------------------------------------------------------------------------
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
-        from eval.bench_levers import Levers
+        from bench.levers import Levers
         from qa.config import Config
 
         self.args = args
@@ -253,7 +253,7 @@ class Bench:
         self.write()
 
     def write(self) -> tuple[Path, Path]:
-        from eval.bench_report import markdown, targets
+        from bench.report import markdown, targets
 
         self.results["seconds"] = round(time.perf_counter() - self.started, 1)
         self.results["targets"] = targets(self.results)
@@ -265,15 +265,15 @@ class Bench:
 
     # -- setup ----------------------------------------------------------------------------------------
     def setup(self) -> None:
-        from eval.bench_corpus import load_corpus
-        from eval.bench_levers import set_threads
+        from bench.corpus import load_corpus
+        from bench.levers import set_threads
         from qa.config import Config
 
         set_threads(self.levers.threads)
         args = self.args
         if self.levers.bf16_cache and "default" in self.generators:
-            from eval.bench_corpus import default_cache
-            from eval.bench_levers import bf16_model_folder
+            from bench.corpus import default_cache
+            from bench.levers import bf16_model_folder
 
             folder = str(bf16_model_folder((args.cache or default_cache()) / "models", log))
             self.generators = [folder if g == "default" else g for g in self.generators]
@@ -299,7 +299,7 @@ class Bench:
 
     def open_index(self):
         if self.index is None:
-            from eval.bench_levers import make_embedder
+            from bench.levers import make_embedder
             from index.corpus import Index
 
             cfg = self.config.index
@@ -322,9 +322,9 @@ class Bench:
             argv = [*citeqa_command(), "index", str(self.corpus.folder), "--index", str(self.index_dir), "--json",
                     "--quiet"]
             return argv + (["--rebuild"] if rebuild else []), "citeqa index"
-        argv = [sys.executable, "-m", "eval.bench_worker", "index", str(self.corpus.folder),
+        argv = [sys.executable, "-m", "bench.worker", "index", str(self.corpus.folder),
                 "--index", str(self.index_dir), "--config", json.dumps(self.overrides), *self.levers.argv()]
-        return argv + (["--rebuild"] if rebuild else []), "python -m eval.bench_worker index (levers)"
+        return argv + (["--rebuild"] if rebuild else []), "python -m bench.worker index (levers)"
 
     # -- stages ---------------------------------------------------------------------------------------
     def run_index(self) -> None:
@@ -460,7 +460,7 @@ class Bench:
         log(f"  IVF recall@10 vs flat {np.mean(recalls):.3f} (nlist {inner.nlist}, nprobe {inner.nprobe})")
 
     def run_answers(self) -> None:
-        from eval.bench_levers import config_for, quantize_generator
+        from bench.levers import config_for, quantize_generator
         from qa.assistant import Assistant
 
         index = self.open_index()
@@ -519,7 +519,7 @@ class Bench:
                 self._naive_results(label, row, naive, naive_records)
 
     def _naive(self, generator):
-        from eval.bench_naive import NaiveRAG
+        from bench.naive import NaiveRAG
 
         if not hasattr(generator, "model") or not hasattr(generator, "tokenizer"):
             self.results["skipped"]["naive"] = f"generator {generator.name} has no transformers model"
@@ -614,8 +614,8 @@ class Bench:
         self.results["quality"] = quality
 
     def run_levers(self) -> None:
-        from eval.bench_corpus import default_cache
-        from eval.bench_levers import embedding_levers
+        from bench.corpus import default_cache
+        from bench.levers import embedding_levers
         from index.chunking import Chunker
         from index.loaders import Skipped, load_documents
 
@@ -649,7 +649,7 @@ class Bench:
         try:
             values = dict(self.overrides)
             values["generator"] = generator
-            argv = [sys.executable, "-m", "eval.bench_worker", "serve", "--index", str(self.index_dir),
+            argv = [sys.executable, "-m", "bench.worker", "serve", "--index", str(self.index_dir),
                     "--questions", handle.name, "--config", json.dumps(values), *self.levers.argv()]
             run = timed_process(argv, child_env(self.levers.threads), timeout=3600)
         finally:
@@ -669,7 +669,7 @@ class Bench:
             return [*citeqa_command(), "ask", question, "--index", str(self.index_dir), "--generator", generator,
                     "--json"]
         values = {**self.overrides, "generator": generator}
-        return [sys.executable, "-m", "eval.bench_worker", "ask", question, "--index", str(self.index_dir),
+        return [sys.executable, "-m", "bench.worker", "ask", question, "--index", str(self.index_dir),
                 "--config", json.dumps(values), *self.levers.argv()]
 
     def run_cold(self) -> None:
@@ -683,7 +683,7 @@ class Bench:
                             child_env(self.levers.threads, {"CITEQA_MODEL_CACHE": str(cache)}), timeout=3600)
         self.results["start"] = {"generator": generator, "cold_seconds": round(run["seconds"], 2),
                                  "cold_command": "citeqa ask" if self._ask_argv(generator)[0] != sys.executable
-                                 else "python -m eval.bench_worker ask (levers)",
+                                 else "python -m bench.worker ask (levers)",
                                  "cold_first_answer": round(run["first_output"] or run["seconds"], 2),
                                  "cold_note": "fresh CITEQA_MODEL_CACHE: joins, verifies and converts the model "
                                               "once; the OS file cache is not dropped"}
@@ -707,7 +707,7 @@ class Bench:
             start["warm_note"] = "the model cache was built by an untimed run first"
         argv = self._ask_argv(generator)
         start["warm_command"] = ("citeqa ask" if argv[0] != sys.executable
-                                 else "python -m eval.bench_worker ask (levers)")
+                                 else "python -m bench.worker ask (levers)")
         runs = []
         for _ in range(self.args.warm_runs or (2 if self.quick else 3)):
             run = timed_process(argv, env, timeout=3600)
@@ -788,7 +788,7 @@ def main(args: argparse.Namespace) -> int:
         raise ValueError("--threads must be at least 1")
     bench = Bench(args)
     json_path, md_path = bench.run()
-    from eval.bench_report import summary_lines
+    from bench.report import summary_lines
 
     print("\n".join(summary_lines(bench.results)))
     print(f"\n{md_path}\n{json_path}")
@@ -796,7 +796,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def run_cli(argv: list[str] | None = None) -> int:
-    """`python -m eval.bench`: the same command without the citeqa front door."""
+    """`python -m bench`: the same command without the citeqa front door."""
     parser = argparse.ArgumentParser(prog="citeqa bench", description=__doc__.splitlines()[0])
     add_arguments(parser)
     return main(parser.parse_args(argv))

@@ -1,7 +1,7 @@
 """Child processes of `citeqa bench`, so that what is measured is a whole, fresh process.
 
-    python -m eval.bench_worker index FOLDER --index DIR [--rebuild] [--config JSON] [lever flags]
-    python -m eval.bench_worker serve --index DIR --questions FILE [--config JSON] [lever flags]
+    python -m bench.worker index FOLDER --index DIR [--rebuild] [--config JSON] [lever flags]
+    python -m bench.worker serve --index DIR --questions FILE [--config JSON] [lever flags]
 
 Each prints one JSON object on its last stdout line. `serve` loads the generator, answers the questions
 one after the other like a chat server would, and reports the process's peak resident memory.
@@ -24,7 +24,7 @@ STARTED = time.perf_counter()
 
 
 def _levers(args: argparse.Namespace):
-    from eval.bench_levers import Levers
+    from bench.levers import Levers
 
     return Levers(threads=args.threads, embed_dtype=args.embed_dtype, generator_int8=args.generator_int8,
                   embed_backend=args.embed_backend, embed_threads=args.embed_threads)
@@ -46,7 +46,7 @@ def peak_rss_mb() -> float:
 
 
 def cmd_index(args: argparse.Namespace) -> dict:
-    from eval.bench_levers import make_embedder, set_threads
+    from bench.levers import make_embedder, set_threads
     from index.corpus import Index
 
     levers = _levers(args)
@@ -64,7 +64,7 @@ def cmd_index(args: argparse.Namespace) -> dict:
 
 
 def cmd_serve(args: argparse.Namespace) -> dict:
-    from eval.bench_levers import config_for, make_embedder, quantize_generator, set_threads
+    from bench.levers import config_for, make_embedder, quantize_generator, set_threads
     from index.corpus import Index
     from qa.assistant import Assistant
 
@@ -92,7 +92,7 @@ def cmd_serve(args: argparse.Namespace) -> dict:
 
 def cmd_ask(args: argparse.Namespace) -> dict:
     """`citeqa ask --json` with the levers applied: a warm or cold start of a changed product."""
-    from eval.bench_levers import config_for, make_embedder, quantize_generator, set_threads
+    from bench.levers import config_for, make_embedder, quantize_generator, set_threads
     from index.corpus import Index
     from qa.assistant import Assistant, clean_question
 
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.ERROR)
     warnings.simplefilter("ignore")
-    parser = argparse.ArgumentParser(prog="python -m eval.bench_worker")
+    parser = argparse.ArgumentParser(prog="python -m bench.worker")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("index", "serve", "ask"):
         p = sub.add_parser(name)
