@@ -14,12 +14,14 @@ from filelock import FileLock, Timeout
 
 from index.config import IndexConfig
 from index.documents import Chunk, Document, IndexReport, Passage
+from index.encoders import engine_of
 from index.fusion import reciprocal_rank_fusion
 from index.loaders import Skipped, load_documents
 from index.runtime import query_threads
 from index.store import (
     SCHEMA_VERSION,
     DocumentInfo,
+    IndexError_,
     IndexMismatchError,
     IndexMissingError,
     Snapshot,
@@ -51,11 +53,28 @@ class Index:
 
     @property
     def embedder(self):
+        """The embedding model, loaded on first use, on the engine the index was built with."""
         if self._embedder is None:
             from index.embedding import Embedder
 
+            backend = self.config.embedding_backend
+            if backend == "auto":
+                backend = self._built_with() or backend
             self._embedder = Embedder(self.config.embedding_model, batch_size=self.config.batch_size,
-                                      backend=self.config.embedding_backend, dtype=self.config.embedding_dtype)
+                                      backend=backend, dtype=self.config.embedding_dtype)
+        return self._embedder
+
+    def _built_with(self) -> str | None:
+        """The embedding backend the live generation was built with; None for a new or unreadable index (a
+        rebuild then chooses afresh)."""
+        try:
+            return self.snapshot().manifest.get("embedding_backend", "transformers") if self.exists else None
+        except IndexError_:
+            return None
+
+    @property
+    def loaded_embedder(self):
+        """The embedder if it is loaded, else None: for sharing it without forcing a load."""
         return self._embedder
 
     def snapshot(self) -> Snapshot:
@@ -79,6 +98,15 @@ class Index:
                 f"the index at {self.root} has schema version {manifest.get('schema_version')}, this citeqa "
                 f"reads version {SCHEMA_VERSION}: run `citeqa index --rebuild PATH... --index {self.root}`"
             )
+        built_with = engine_of(manifest.get("embedding_backend", "transformers"))
+        wanted = self._embedder.engine if self._embedder is not None else (
+            engine_of(self.config.embedding_backend) if self.config.embedding_backend != "auto" else built_with)
+        if wanted != built_with:
+            raise IndexMismatchError(
+                f"the index at {self.root} was built with the {built_with} embedding engine, you asked for "
+                f"{wanted}: vectors of two engines never mix in one index. Run `citeqa index --rebuild PATH... "
+                f"--index {self.root}`, or use embedding backend auto"
+            )
         if manifest.get("embedding_model") != self.config.embedding_model:
             raise IndexMismatchError(
                 f"the index at {self.root} was built with embedding model {manifest.get('embedding_model')!r}, "
@@ -97,8 +125,9 @@ class Index:
 
     # -- searching -----------------------------------------------------------------------------
     def embed_query(self, query: str) -> np.ndarray:
-        with query_threads(self.config.query_threads):  # see index.runtime: robust when cores are busy
-            return self.embedder.encode([query])
+        threads = self.config.query_threads
+        with query_threads(threads if self.embedder.engine == "torch" else None):  # robust on busy cores
+            return self.embedder.encode([query], threads=threads)
 
     def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid",
                query_vector: np.ndarray | None = None, snapshot: Snapshot | None = None) -> list[Passage]:
@@ -159,6 +188,8 @@ class Index:
             base = self.snapshot()
         manifest = dict(base.manifest) if base else {
             "embedding_model": self.config.embedding_model,
+            "embedding_backend": self.embedder.backend,
+            "embedding_dtype": self.embedder.dtype,
             "dimension": self.embedder.dimension,
             "chunk_tokens": self.config.chunk_tokens,
             "overlap_tokens": self.config.overlap_tokens,

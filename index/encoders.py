@@ -1,18 +1,30 @@
-"""Embedding back-ends: one sentence-transformers model folder, run by either of two engines.
+"""Embedding back-ends: one sentence-transformers model folder, run by one of three engines.
 
-`transformers` runs the common layout (Transformer → mean Pooling → Normalize, as all-MiniLM-L6-v2 has)
-on `transformers.AutoModel` directly. It gives the same vectors as sentence-transformers, but its start is
-seconds shorter: importing sentence-transformers pulls scikit-learn. Any other layout, or a hub id, runs on
-`sentence-transformers` itself. Weights stay float32; a bulk encode (documents being indexed) can run under
-bfloat16 autocast, about 2.5× faster on CPUs with native bf16 (AVX512-BF16 or AMX) at a cosine of 0.9999 to
-float32. Queries and evidence sentences are always float32: near-tied sentences must rank as they always did.
+- `ctranslate2`: the common layout (Transformer → mean Pooling → Normalize, as all-MiniLM-L6-v2 has),
+  converted once to CTranslate2 int8 and cached; tokenised with `tokenizers`, pooled in numpy. No torch
+  import, so a question is embedded without paying torch's start-up. Cosine ≥ 0.995 to float32.
+- `transformers`: the same layout on `transformers.AutoModel` (torch), the vectors of sentence-transformers
+  to 1e-5, with bfloat16 autocast for bulk encoding on CPUs with AMX.
+- `sentence-transformers`: any other layout, or a hub id.
+
+Which is fastest depends on the CPU, measured on 800-character chunks (issue 10): on a Xeon with AMX, torch
+bfloat16 ran at 109 chunks/s; on a Xeon with avx512_bf16 but no AMX, bfloat16 was emulated and slower than
+float32 (31 against 46 chunks/s) while CTranslate2 int8 ran at 56. `auto` therefore picks torch with
+bfloat16 where the CPU has AMX and CTranslate2 int8 elsewhere, never a flag that only says "supported".
+
+An index records the engine it was built with, and is always searched and extended with that engine
+(`index.corpus`): vectors of two engines never mix in one index.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 import json
 import os
+import re
+import threading
 from pathlib import Path
 from typing import Protocol
 
@@ -20,8 +32,13 @@ import numpy as np
 
 from index.runtime import MODEL_LOADING
 
-BACKENDS = ("auto", "transformers", "sentence-transformers")
-DTYPES = ("auto", "float32", "bfloat16")
+BACKENDS = ("auto", "ctranslate2", "transformers", "sentence-transformers")
+DTYPES = ("auto", "float32", "bfloat16", "int8", "int16")
+DTYPES_BY_ENGINE = {"torch": ("float32", "bfloat16"), "ctranslate2": ("float32", "int8", "int16")}
+# CTranslate2 int8 moved one of 81 seed questions out of the dense top 5 and top 10 (hybrid unchanged);
+# int16 kept dense recall at float32's level (R@10 0.951 against 0.938).
+CT2_DEFAULT_DTYPE = "int16"
+TORCH_BACKENDS = ("transformers", "sentence-transformers")  # one engine: the same vectors to 1e-5
 
 
 class EmbeddingModelError(RuntimeError):
@@ -35,28 +52,45 @@ def check_choices(backend: str, dtype: str) -> None:
         raise ValueError(f"embedding dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
 
 
+def engine_of(backend: str) -> str:
+    """The engine whose vectors a backend computes: "torch" or "ctranslate2"."""
+    return "torch" if backend in TORCH_BACKENDS else backend
+
+
 class Encoder(Protocol):
-    tokenizer: object
     dimension: int
     max_tokens: int
     backend: str
 
-    def encode(self, texts: list[str], batch_size: int, progress: bool, dtype: str) -> np.ndarray: ...
+    def count_tokens(self, text: str) -> int: ...
+
+    def encode(self, texts: list[str], batch_size: int, progress: bool, dtype: str,
+               threads: int | None = None) -> np.ndarray: ...
 
 
-def native_bf16() -> bool:
-    """True when this CPU computes bfloat16 natively; elsewhere bf16 is emulated and slower than float32."""
-    import torch
-
+@functools.cache
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags as Linux reports them (empty elsewhere)."""
     try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return frozenset()
+    match = re.search(r"^flags\s*:\s*(.*)$", text, re.MULTILINE)
+    return frozenset(match.group(1).split()) if match else frozenset()
 
 
-def resolve_dtype(dtype: str) -> str:
+def has_amx() -> bool:
+    """AMX tiles compute bfloat16 natively; avx512_bf16 alone only converts, and was slower than float32."""
+    return "amx_bf16" in cpu_flags()
+
+
+def resolve_dtype(dtype: str, engine: str = "torch") -> str:
+    """The dtype `auto` stands for on this engine and CPU; a dtype the engine cannot run names the choices."""
     if dtype == "auto":
-        return "bfloat16" if native_bf16() else "float32"
+        return CT2_DEFAULT_DTYPE if engine == "ctranslate2" else "bfloat16" if has_amx() else "float32"
+    if dtype not in DTYPES_BY_ENGINE[engine]:
+        raise EmbeddingModelError(f"the {engine} embedding engine computes in {', '.join(DTYPES_BY_ENGINE[engine])}, "
+                                  f"not {dtype}")
     return dtype
 
 
@@ -74,6 +108,11 @@ def mean_pooled_layout(folder: Path) -> bool:
             and bool(pooling.get("pooling_mode_mean_tokens")) and not other_modes)
 
 
+def _settings(folder: Path) -> dict:
+    file = folder / "sentence_bert_config.json"
+    return json.loads(file.read_text(encoding="utf-8")) if file.exists() else {}
+
+
 def _progress(total: int, enabled: bool):
     from tqdm.auto import tqdm
 
@@ -87,8 +126,91 @@ def _compute(dtype: str):
     return torch.autocast("cpu", dtype=torch.bfloat16) if dtype == "bfloat16" else contextlib.nullcontext()
 
 
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+class _CountingTokenizer:
+    """Counts tokens on a private copy of a transformers tokenizer.
+
+    Counting without truncation on the model's own tokenizer flips its truncation setting under a concurrent
+    encode() in another thread (a query during indexing), which then fails.
+    """
+
+    def __init__(self, tokenizer) -> None:
+        self.tokenizer = copy.deepcopy(tokenizer)
+        self.lock = threading.Lock()
+
+    def __call__(self, text: str) -> int:
+        with self.lock:
+            return len(self.tokenizer.encode(text, add_special_tokens=True, truncation=False, verbose=False))
+
+
+class CT2Encoder:
+    """Transformer → mean pooling → L2 normalisation on CTranslate2, from a sentence-transformers folder.
+
+    The folder is converted to int8 weights once; `compute_type` says how they run (int16 and float32
+    widen them at load time).
+    """
+
+    backend = "ctranslate2"
+
+    def __init__(self, folder: Path, cache: Path | None = None, compute_type: str = CT2_DEFAULT_DTYPE) -> None:
+        from tokenizers import Tokenizer
+
+        from index.model_cache import converted_encoder
+
+        self.converted = converted_encoder(folder, cache)
+        settings = _settings(folder)
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        self.compute_type = compute_type
+        self.lowercase = bool(settings.get("do_lower_case"))
+        self.max_tokens = int(settings.get("max_seq_length") or config.get("max_position_embeddings") or 512)
+        self.dimension = int(config["hidden_size"])
+        self.counter = Tokenizer.from_file(str(self.converted / "tokenizer.json"))
+        self.counter.no_truncation()
+        self.counter.no_padding()
+        self.tokenizer = Tokenizer.from_file(str(self.converted / "tokenizer.json"))
+        self.tokenizer.enable_truncation(self.max_tokens)
+        self.tokenizer.no_padding()
+        self._models: dict[int, object] = {}
+        self._lock = threading.Lock()
+        self.model(os.cpu_count() or 1)  # load now, so a broken folder fails here and not on the first query
+
+    def model(self, threads: int):
+        """One model per thread count: CTranslate2 fixes its threads when it loads (int8 MiniLM: 23 MB each)."""
+        with self._lock:
+            if threads not in self._models:
+                import ctranslate2
+
+                self._models[threads] = ctranslate2.Encoder(str(self.converted), device="cpu",
+                                                            compute_type=self.compute_type, intra_threads=threads)
+            return self._models[threads]
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.counter.encode(text, add_special_tokens=True).ids)
+
+    def encode(self, texts: list[str], batch_size: int, progress: bool, dtype: str,
+               threads: int | None = None) -> np.ndarray:
+        model = self.model(threads or os.cpu_count() or 1)
+        order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths share a batch
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        with _progress(len(texts), progress) as bar:
+            for i in range(0, len(texts), batch_size):
+                idx = order[i:i + batch_size]
+                encodings = self.tokenizer.encode_batch([texts[j].lower() if self.lowercase else texts[j]
+                                                         for j in idx])
+                tokens = [e.tokens for e in encodings]
+                hidden = np.asarray(model.forward_batch(tokens).last_hidden_state, dtype=np.float32)
+                lengths = np.array([len(t) for t in tokens])
+                mask = (np.arange(hidden.shape[1])[None, :] < lengths[:, None]).astype(np.float32)[..., None]
+                out[idx] = _normalise((hidden * mask).sum(1) / np.maximum(mask.sum(1), 1e-9))
+                bar.update(len(idx))
+        return out
+
+
 class TransformersEncoder:
-    """Transformer → mean pooling → L2 normalisation, read from a sentence-transformers folder."""
+    """Transformer → mean pooling → L2 normalisation on torch, read from a sentence-transformers folder."""
 
     backend = "transformers"
 
@@ -96,16 +218,18 @@ class TransformersEncoder:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        settings_file = folder / "sentence_bert_config.json"
-        settings = json.loads(settings_file.read_text(encoding="utf-8")) if settings_file.exists() else {}
+        settings = _settings(folder)
         self.torch = torch
         self.lowercase = bool(settings.get("do_lower_case"))
         self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        self.count_tokens = _CountingTokenizer(self.tokenizer)
         self.model = AutoModel.from_pretrained(str(folder), dtype=torch.float32).eval()
         self.max_tokens = int(settings.get("max_seq_length") or self.tokenizer.model_max_length)
         self.dimension = int(self.model.config.hidden_size)
 
-    def encode(self, texts: list[str], batch_size: int, progress: bool, dtype: str) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int, progress: bool, dtype: str,
+               threads: int | None = None) -> np.ndarray:
+        """`threads` is the caller's business here: torch's thread count is process-wide (index.runtime)."""
         torch = self.torch
         order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths share a batch
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
@@ -132,32 +256,45 @@ class SentenceTransformersEncoder:
         from sentence_transformers import SentenceTransformer
 
         self.model = SentenceTransformer(name_or_folder, device="cpu")
-        self.tokenizer = self.model.tokenizer
+        self.count_tokens = _CountingTokenizer(self.model.tokenizer)
         self.dimension = int(self.model.get_embedding_dimension())
         self.max_tokens = int(self.model.max_seq_length)
 
-    def encode(self, texts: list[str], batch_size: int, progress: bool, dtype: str) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int, progress: bool, dtype: str,
+               threads: int | None = None) -> np.ndarray:
         with _compute(dtype):
             vectors = self.model.encode(texts, batch_size=batch_size, convert_to_tensor=True,
                                         show_progress_bar=progress and len(texts) >= 64)
-        vectors = vectors.float().numpy()
-        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return _normalise(vectors.float().numpy())
 
 
-def load_encoder(name_or_folder: str, backend: str = "auto") -> Encoder:
-    """The fastest engine that reproduces sentence-transformers' vectors for this model."""
+def choose_backend(name_or_folder: str, backend: str = "auto") -> str:
+    """The backend `auto` stands for on this CPU and model (see the module's docstring for the measurements)."""
     check_choices(backend, "auto")
+    folder = Path(name_or_folder)
+    native = folder.is_dir() and mean_pooled_layout(folder)
+    if backend in ("transformers", "ctranslate2") and not native:
+        raise EmbeddingModelError(f"{name_or_folder} is not a mean-pooled sentence-transformers folder: "
+                                  "use embedding backend 'sentence-transformers' (or 'auto')")
+    if backend != "auto":
+        return backend
+    if not native:
+        return "sentence-transformers"
+    return "transformers" if has_amx() else "ctranslate2"
+
+
+def load_encoder(name_or_folder: str, backend: str = "auto", cache: Path | None = None,
+                 dtype: str = "auto") -> Encoder:
+    """The model on the backend asked for, or on the fastest one for this CPU (`auto`)."""
+    backend = choose_backend(name_or_folder, backend)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     with MODEL_LOADING:
+        if backend == "ctranslate2":
+            return CT2Encoder(Path(name_or_folder), cache, resolve_dtype(dtype, "ctranslate2"))
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-        folder = Path(name_or_folder)
-        native = folder.is_dir() and mean_pooled_layout(folder)
-        if backend == "transformers" and not native:
-            raise EmbeddingModelError(f"{name_or_folder} is not a mean-pooled sentence-transformers folder: "
-                                      "use embedding backend 'sentence-transformers' (or 'auto')")
-        if backend == "transformers" or (backend == "auto" and native):
-            return TransformersEncoder(folder)
+        if backend == "transformers":
+            return TransformersEncoder(Path(name_or_folder))
         return SentenceTransformersEncoder(name_or_folder)

@@ -13,6 +13,7 @@ therefore embedded and searched on one thread.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,19 +24,25 @@ _THREAD_COUNT = threading.Lock()
 
 @contextmanager
 def query_threads(count: int | None) -> Iterator[None]:
-    """Run the block on `count` torch and FAISS threads (None: leave both as they are), then restore them."""
+    """Run the block on `count` torch and FAISS threads (None: leave both as they are), then restore them.
+
+    torch is only touched when something has imported it already: a process answering on CTranslate2 never
+    needs it, and importing it would cost 1.5 s.
+    """
     if not count:
         yield
         return
     import faiss
-    import torch
 
+    torch = sys.modules.get("torch")
     with _THREAD_COUNT:
-        before = torch.get_num_threads(), faiss.omp_get_max_threads()
-        torch.set_num_threads(count)
+        before = torch.get_num_threads() if torch else None, faiss.omp_get_max_threads()
+        if torch:
+            torch.set_num_threads(count)
         faiss.omp_set_num_threads(count)
         try:
             yield
         finally:
-            torch.set_num_threads(before[0])
+            if torch:
+                torch.set_num_threads(before[0])
             faiss.omp_set_num_threads(before[1])

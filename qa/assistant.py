@@ -8,6 +8,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,7 @@ class Assistant:
 
     def with_generator(self, generator: str) -> Assistant:
         """Another Assistant over the same index and loaded embedder, answering with another generator."""
-        return Assistant(config=self.config.with_(generator=generator), embedder=self.index._embedder)
+        return Assistant(config=self.config.with_(generator=generator), embedder=self.index.loaded_embedder)
 
     def _ensure_index(self) -> None:
         """The seed articles are the default corpus: index them on first use of an empty default index."""
@@ -140,7 +141,8 @@ class Assistant:
             with self._load_lock:
                 if self._generator is None:
                     c = self.config
-                    self._generator = load_generator(c.generator, c.max_new_tokens, c.dtype, c.threads)
+                    self._generator = load_generator(c.generator, c.max_new_tokens, c.dtype, c.threads, c.engine,
+                                                     c.compute_type)
         return self._generator
 
     def ask(self, question: str, history: History | None = None, k: int | None = None) -> Answer:
@@ -178,12 +180,13 @@ class Assistant:
         chosen = fit_evidence(evidence, generator.count_tokens, self.config.evidence_tokens, self.config.max_evidence)
         mark = time.perf_counter()
         pieces: list[str] = []
-        with self._generate_lock:
-            for piece in generator.stream(asked, chosen):
+        with self._generate_lock, closing(generator.stream(asked, chosen)) as generated:
+            for piece in generated:  # closing this stream (a reader's Stop) closes the model's stream too
                 if not pieces:
                     timings["first_token"] = time.perf_counter() - started
-                pieces.append(piece)
-                yield piece
+                pieces.append(piece.text)
+                if piece.text:
+                    yield piece.text
         raw = "".join(pieces).strip()
         timings["generate"] = time.perf_counter() - mark
         mark = time.perf_counter()
@@ -268,7 +271,7 @@ class Assistant:
         def answer_from(question: str, sentences: list[Evidence]) -> str:
             renumbered = [Evidence(1, e.source, e.title, e.text, e.start, e.end, e.score) for e in sentences]
             with self._generate_lock:
-                return "".join(generator.stream(question, renumbered))
+                return "".join(p.text for p in generator.stream(question, renumbered))
 
         found = find_conflict(asked, claims[0].text, cited, candidates, self.config.conflict_margin, answer_from)
         return found or self._role_conflict(asked, vector, claims[0].text, cited, cited_sources, snapshot)

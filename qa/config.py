@@ -17,7 +17,11 @@ class Config:
     max_evidence: int = 8  # sentences offered to the generator as numbered sources
     evidence_tokens: int = 400  # prompt budget for those sentences, in the generator's tokens
     max_new_tokens: int = 48
-    dtype: str = "bfloat16"  # of the generator on CPU: "bfloat16" or "float32"
+    # How a language model runs: "auto" converts it to CTranslate2 int8 once (3x faster than torch here,
+    # no torch import when answering) and falls back to transformers/torch for types it cannot convert.
+    engine: str = "auto"  # "auto", "ctranslate2" or "torch"
+    compute_type: str = "int8"  # of CTranslate2: "int8", "int8_float32", "int16" or "float32"
+    dtype: str = "bfloat16"  # of the torch engine (and of the transformers folder a conversion starts from)
     threads: int | None = None  # torch threads; None lets torch decide
     min_relevance: float = 0.55  # below this best-sentence score, retrieval found nothing relevant
     conflict_margin: float = 0.35  # how close to the best a disagreeing sentence must score to be reported
@@ -29,6 +33,10 @@ class Config:
             raise ValueError("max_evidence must be at least 1")
         if self.dtype not in {"bfloat16", "float32"}:
             raise ValueError("dtype must be bfloat16 or float32")
+        if self.engine not in {"auto", "ctranslate2", "torch"}:
+            raise ValueError(f"engine must be auto, ctranslate2 or torch, not {self.engine!r}")
+        if self.compute_type not in {"int8", "int8_float32", "int16", "float32"}:
+            raise ValueError(f"compute_type must be int8, int8_float32, int16 or float32, not {self.compute_type!r}")
         if self.max_new_tokens < 1:
             raise ValueError("max_new_tokens must be at least 1")
 

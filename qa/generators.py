@@ -1,20 +1,32 @@
 """Generators turn a question and numbered evidence into answer text, streamed piece by piece.
 
-`extractive` needs no generative weights; `seq2seq` (flan-t5 and kin) and `causal` (chat models,
-including a .gguf file) run through transformers. `load_generator` picks one from a name.
+`extractive` needs no generative weights. Every other name is a language model: a packaged one
+(`qwen-0.5b`, `qwen-1.5b`; `default` is the one the README's measurements chose), a transformers model
+folder (decoder-only or encoder-decoder such as flan-t5), a `.gguf` file, or a hub id already in the local
+cache. A model runs on CTranslate2 int8 when its converter handles the model type (converted once and
+cached), otherwise on transformers/torch, and one log line says so.
 """
 
 from __future__ import annotations
 
-import os
-import threading
-from collections.abc import Iterator
+import json
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from index.model_cache import slug
 from index.runtime import MODEL_LOADING
 from qa.answer import Evidence
-from qa.prompt import SYSTEM, seq2seq_prompt, user_message
+from qa.engines import Engine, EngineError, Message, Piece
+from qa.prompt import messages_for
+
+log = logging.getLogger("citeqa.qa")
+DEFAULT_GENERATOR = "qwen-0.5b"  # the packaged model `default` stands for: see the README's generator table
+ENGINES = ("auto", "ctranslate2", "torch")
+QUANTIZATION = "int8"  # what CTranslate2 folders are converted to; `compute_type` may still run them wider
 
 
 class GeneratorError(RuntimeError):
@@ -23,10 +35,13 @@ class GeneratorError(RuntimeError):
 
 class Generator(Protocol):
     name: str
+    engine: str  # which engine runs it: "ctranslate2 int8", "torch bfloat16", "extractive"
 
     def count_tokens(self, text: str) -> int: ...
 
-    def stream(self, question: str, evidence: list[Evidence]) -> Iterator[str]: ...
+    def stream(self, question: str, evidence: list[Evidence]) -> Iterator[Piece]:
+        """The answer in pieces; closing the iterator stops generation."""
+        ...
 
 
 class ExtractiveGenerator:
@@ -36,194 +51,172 @@ class ExtractiveGenerator:
     """
 
     name = "extractive"
+    engine = "extractive"
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def stream(self, question: str, evidence: list[Evidence]) -> Iterator[str]:
+    def stream(self, question: str, evidence: list[Evidence]) -> Iterator[Piece]:
         from qa.answer_types import holds_kind, question_kind
 
         if not evidence:
-            yield "I don't know."
+            yield Piece("I don't know.")
             return
         kind = question_kind(question)
         best = next((e for e in evidence if holds_kind(e.text, kind, question)), evidence[0])
-        yield f"{best.text} [{best.marker}]"
+        yield Piece(f"{best.text} [{best.marker}]")
 
 
-class _TransformersGenerator:
-    """Shared loading, greedy bounded decoding and token streaming for the two transformers kinds."""
+class LanguageModelGenerator:
+    """A language model behind an engine, prompted with the question and its numbered evidence."""
 
-    def __init__(self, name: str, model_path: str, gguf_file: str | None, max_new_tokens: int, dtype: str,
-                 threads: int | None) -> None:
-        import torch
-
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        if threads:
-            torch.set_num_threads(threads)
-        from transformers import AutoTokenizer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-
+    def __init__(self, name: str, engine: Engine) -> None:
         self.name = name
-        self.max_new_tokens = max_new_tokens
-        self.torch = torch
-        kwargs = {"gguf_file": gguf_file} if gguf_file else {}
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(model_path, **kwargs)
-            self.model = self._model_class().from_pretrained(
-                model_path, dtype=getattr(torch, dtype), **kwargs)
-        except (OSError, ValueError) as exc:
-            raise GeneratorError(
-                f"cannot load generator {name!r} ({exc.__class__.__name__}: {str(exc).splitlines()[0][:200]}). "
-                "This machine is offline: give a local model folder or .gguf file, or --generator extractive."
-            ) from None
-        self.model.eval()
-
-    def _model_class(self):
-        raise NotImplementedError
-
-    def prompt(self, question: str, evidence: list[Evidence]) -> str:
-        raise NotImplementedError
-
-    def _inputs(self, question: str, evidence: list[Evidence]) -> dict:
-        return dict(self.tokenizer(self.prompt(question, evidence), return_tensors="pt", add_special_tokens=False))
+        self.model = engine
+        self.engine = engine.label
 
     def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return self.model.count_tokens(text)
 
-    def stream(self, question: str, evidence: list[Evidence]) -> Iterator[str]:
-        inputs = self._inputs(question, evidence)
-        streamer = token_streamer(self.tokenizer)
-        failure: list[BaseException] = []
+    def stream(self, question: str, evidence: list[Evidence]) -> Iterator[Piece]:
+        return self.model.stream(messages_for(question, evidence))
 
-        def work() -> None:
-            try:
-                with self.torch.inference_mode():
-                    self.model.generate(**inputs, streamer=streamer, do_sample=False, num_beams=1,
-                                        max_new_tokens=self.max_new_tokens,
-                                        pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id)
-            except BaseException as exc:  # surfaced in the caller's thread below
-                failure.append(exc)
-                streamer.end()
-
-        thread = threading.Thread(target=work, daemon=True)
-        thread.start()
-        for piece in streamer:
-            if piece:
-                yield piece
-        thread.join()
-        if failure:
-            raise GeneratorError(f"generation failed: {failure[0]}") from failure[0]
+    def stream_messages(self, messages: Sequence[Message]) -> Iterator[Piece]:
+        """Any prompt, for callers that build their own (the naive baseline of `citeqa bench`)."""
+        return self.model.stream(messages)
 
 
-def token_streamer(tokenizer):
-    """A TextIteratorStreamer that releases each token's text at once.
+@dataclass(frozen=True, slots=True)
+class ModelSource:
+    """Where a language model's weights are and how to turn them into each engine's folder."""
 
-    The stock one waits for a space, so a one-word answer ("24") reached the reader only when generation
-    ended. Text is held back while it ends inside a multi-byte character, and while decoding more tokens
-    rewrites text already released (byte-level tokenizers such as Qwen's never do).
-    """
-    from transformers import TextIteratorStreamer
-
-    class TokenStreamer(TextIteratorStreamer):
-        released = ""
-
-        def put(self, value) -> None:
-            if len(value.shape) > 1:
-                value = value[0]
-            if self.skip_prompt and self.next_tokens_are_prompt:
-                self.next_tokens_are_prompt = False
-                return
-            self.token_cache.extend(value.tolist())
-            text = self.tokenizer.decode(self.token_cache, **self.decode_kwargs)
-            if text.startswith(self.released) and not text.endswith("\ufffd"):
-                piece, self.released = text[len(self.released):], text
-                if piece:
-                    self.on_finalized_text(piece)
-
-        def end(self) -> None:
-            text = self.tokenizer.decode(self.token_cache, **self.decode_kwargs)
-            piece = text[len(self.released):] if text.startswith(self.released) else ""
-            self.token_cache, self.released, self.next_tokens_are_prompt = [], "", True
-            self.on_finalized_text(piece, stream_end=True)
-
-    return TokenStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+    label: str
+    kind: str  # "causal" or "seq2seq"
+    packaged: object | None = None  # a qa.weights.PackagedModel
+    folder: Path | None = None  # a transformers folder
+    gguf: Path | None = None
+    hub_id: str | None = None
 
 
-class Seq2SeqGenerator(_TransformersGenerator):
-    def _model_class(self):
-        from transformers import AutoModelForSeq2SeqLM
-
-        return AutoModelForSeq2SeqLM
-
-    def prompt(self, question: str, evidence: list[Evidence]) -> str:
-        return seq2seq_prompt(question, evidence)
-
-    def _inputs(self, question: str, evidence: list[Evidence]) -> dict:
-        limit = getattr(self.tokenizer, "model_max_length", None)
-        limit = limit if isinstance(limit, int) and 0 < limit < 1_000_000 else 512  # unset means "very large"
-        return dict(self.tokenizer(self.prompt(question, evidence), return_tensors="pt", truncation=True,
-                                   max_length=limit))
-
-
-class CausalGenerator(_TransformersGenerator):
-    def _model_class(self):
-        from transformers import AutoModelForCausalLM
-
-        return AutoModelForCausalLM
-
-    def prompt(self, question: str, evidence: list[Evidence]) -> str:
-        messages = [{"role": "system", "content": SYSTEM},
-                    {"role": "user", "content": user_message(question, evidence)}]
-        if getattr(self.tokenizer, "chat_template", None):
-            return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        return f"{SYSTEM}\n\n{user_message(question, evidence)}\nAnswer:"
-
-
-def _is_encoder_decoder(path: str, gguf_file: str | None) -> bool:
-    from transformers import AutoConfig
-
-    kwargs = {"gguf_file": gguf_file} if gguf_file else {}
+def _kind_of_folder(folder: Path) -> str:
     try:
-        return bool(AutoConfig.from_pretrained(path, **kwargs).is_encoder_decoder)
-    except (OSError, ValueError) as exc:
-        raise GeneratorError(
-            f"cannot read the config of generator {path!r} ({exc.__class__.__name__}). This machine is offline: "
-            "give a local model folder or .gguf file, or use --generator default or extractive."
-        ) from None
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise GeneratorError(f"{folder} is not a model folder (no readable config.json)") from None
+    return "seq2seq" if config.get("is_encoder_decoder") else "causal"
 
 
-def load_generator(name: str, max_new_tokens: int = 48, dtype: str = "bfloat16",
-                   threads: int | None = None) -> Generator:
-    """`extractive`, `default`, or a model: `seq2seq:`/`causal:` prefixes force the kind, else the config decides."""
+def resolve(name: str) -> ModelSource:
+    """The model a generator name stands for; `seq2seq:`/`causal:` prefixes force the kind."""
+    from qa.weights import PACKAGED
+
+    forced = None
+    if name.startswith(("seq2seq:", "causal:")):
+        forced, name = name.split(":", 1)
+    name = DEFAULT_GENERATOR if name == "default" else name
+    if name in PACKAGED:
+        return ModelSource(name, forced or "causal", packaged=PACKAGED[name])
+    target = Path(name).expanduser()
+    if target.suffix.lower() == ".gguf":
+        if not target.is_file():
+            raise GeneratorError(f"no such .gguf file: {target}")
+        return ModelSource(name, forced or "causal", gguf=target.resolve())
+    if target.is_dir():
+        return ModelSource(name, forced or _kind_of_folder(target), folder=target.resolve())
+    if re.fullmatch(r"[\w.\-]+/[\w.\-]+", name):
+        return ModelSource(name, forced or "", hub_id=name)
+    known = ", ".join(["default", "extractive", *PACKAGED])
+    raise GeneratorError(f"unknown generator {name!r}: use {known}, a model folder or a .gguf file")
+
+
+def transformers_folder(source: ModelSource, cache: Path, dtype: str) -> Path:
+    """The source as a transformers folder, dequantised from GGUF once when it is one."""
+    from index.model_cache import folder_fingerprint
+    from qa.conversion import transformers_from_gguf
+    from qa.weights import joined_gguf, sha256_file
+
+    if source.folder is not None:
+        return source.folder
+    if source.packaged is not None:
+        model = source.packaged
+        return transformers_from_gguf(lambda staging: joined_gguf(model, staging), cache / f"{model.label}-transformers-{dtype}",
+                                      {"source_sha256": model.sha256}, dtype)
+    gguf = source.gguf
+    fingerprint = folder_fingerprint(gguf.parent, only=gguf.name)
+    return transformers_from_gguf(lambda staging: gguf, cache / "gguf" / f"{slug(gguf.stem)}-{fingerprint[:12]}-{dtype}",
+                                  {"source_fingerprint": fingerprint}, dtype, sha256=lambda: sha256_file(gguf))
+
+
+def converted_folder(source: ModelSource, cache: Path, dtype: str) -> Path:
+    """The source converted to CTranslate2 int8, once; a complete cached folder is found without torch."""
+    from index.model_cache import ctranslate2_folder, folder_fingerprint
+
+    if source.packaged is not None:
+        model = source.packaged
+        target = cache / f"{model.label}-ct2-{QUANTIZATION}"
+        source_id = {"source_sha256": model.sha256}
+    else:
+        origin = source.folder or source.gguf
+        fingerprint = folder_fingerprint(origin) if source.folder else folder_fingerprint(origin.parent, only=origin.name)
+        target = cache / "ct2" / f"{slug(origin.stem if source.gguf else origin.name)}-{fingerprint[:12]}-{QUANTIZATION}"
+        source_id = {"source_fingerprint": fingerprint}
+    return ctranslate2_folder(target, source_id, lambda: transformers_folder(source, cache, dtype), QUANTIZATION)
+
+
+def load_generator(name: str, max_new_tokens: int = 48, dtype: str = "bfloat16", threads: int | None = None,
+                   engine: str = "auto", compute_type: str = QUANTIZATION, cache: Path | None = None) -> Generator:
+    """The generator `name` on the fastest engine that runs it (`engine="auto"`), or on the one asked for."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if name == "extractive":
         return ExtractiveGenerator()
+    from index.model_cache import default_cache_dir
+
+    cache = cache or default_cache_dir()
+    source = resolve(name)
     with MODEL_LOADING:  # never beside another model load: see index.runtime
-        return _load_model(name, max_new_tokens, dtype, threads)
+        try:
+            if engine != "torch" and source.hub_id is None:
+                from index.model_cache import ConversionUnsupported
+
+                try:
+                    folder = converted_folder(source, cache, dtype)
+                    return LanguageModelGenerator(source.label, _ct2_engine(source.kind, folder, max_new_tokens,
+                                                                            compute_type, threads))
+                except ConversionUnsupported as exc:
+                    if engine == "ctranslate2":
+                        raise GeneratorError(f"{exc}: use --engine torch for {source.label}") from None
+                    log.warning("generator %s: %s; it runs on transformers (torch) instead", source.label, exc)
+            return LanguageModelGenerator(source.label, _torch_engine(source, cache, max_new_tokens, dtype, threads))
+        except EngineError as exc:
+            raise GeneratorError(str(exc)) from None
 
 
-def _load_model(name: str, max_new_tokens: int, dtype: str, threads: int | None) -> Generator:
-    kind = None
-    if name.startswith(("seq2seq:", "causal:")):
-        kind, name = name.split(":", 1)
-    if name == "default":
-        from qa.weights import ensure_default_model
+def _ct2_engine(kind: str, folder: Path, max_new_tokens: int, compute_type: str, threads: int | None) -> Engine:
+    from qa.engines.ct2 import CT2Causal, CT2Seq2Seq
 
-        path, gguf_file, kind = str(ensure_default_model(dtype=dtype)), None, "causal"
-        label = "default"
+    engine = CT2Seq2Seq if kind == "seq2seq" else CT2Causal
+    return engine(folder, max_new_tokens, compute_type, threads)
+
+
+def _torch_engine(source: ModelSource, cache: Path, max_new_tokens: int, dtype: str, threads: int | None) -> Engine:
+    from qa.engines.hf import HFCausal, HFSeq2Seq
+
+    if source.hub_id is not None:
+        path, kind = source.hub_id, source.kind or _hub_kind(source.hub_id)
     else:
-        target = Path(name).expanduser()
-        if target.suffix.lower() == ".gguf":
-            if not target.is_file():
-                raise GeneratorError(f"no such .gguf file: {target}")
-            path, gguf_file = str(target.parent), target.name
-        else:
-            path, gguf_file = (str(target) if target.exists() else name), None
-        label = name
-    if kind is None:
-        kind = "seq2seq" if _is_encoder_decoder(path, gguf_file) else "causal"
-    cls = Seq2SeqGenerator if kind == "seq2seq" else CausalGenerator
-    return cls(label, path, gguf_file, max_new_tokens, dtype, threads)
+        path, kind = str(transformers_folder(source, cache, dtype)), source.kind
+    engine = HFSeq2Seq if kind == "seq2seq" else HFCausal
+    return engine(path, None, max_new_tokens, dtype, threads)
+
+
+def _hub_kind(hub_id: str) -> str:
+    from transformers import AutoConfig
+
+    try:
+        return "seq2seq" if AutoConfig.from_pretrained(hub_id).is_encoder_decoder else "causal"
+    except (OSError, ValueError) as exc:
+        raise GeneratorError(
+            f"cannot read the config of generator {hub_id!r} ({exc.__class__.__name__}). This machine is offline: "
+            "give a local model folder or .gguf file, or use --generator default or extractive."
+        ) from None

@@ -61,5 +61,6 @@ def user_message(question: str, evidence: list[Evidence]) -> str:
     return f"Context:\n{sources_block(evidence)}\n\nQuestion: {question}" + (f"\n{hint}" if hint else "")
 
 
-def seq2seq_prompt(question: str, evidence: list[Evidence]) -> str:
-    return f"{SYSTEM}\n\n{user_message(question, evidence)}\nAnswer:"
+def messages_for(question: str, evidence: list[Evidence]) -> list[dict[str, str]]:
+    """The chat turns of one question: the instruction, then the numbered sources and the question."""
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user_message(question, evidence)}]

@@ -8,7 +8,7 @@ import pytest
 
 from index.config import IndexConfig
 from index.embedding import Embedder, resolve_model_path
-from index.encoders import EmbeddingModelError, mean_pooled_layout
+from index.encoders import EmbeddingModelError, has_amx, mean_pooled_layout
 
 TEXTS = ["The Harbour Bridge in Eastport reopened on 3 March 2021.",
          "Fire chief Ruth Okoro said no one was hurt.",
@@ -32,8 +32,55 @@ def sentence_transformers_fp32():
     return Embedder(backend="sentence-transformers", dtype="float32")
 
 
-def test_default_runs_minilm_on_transformers(embedder):
-    assert embedder.backend == "transformers"
+def test_default_runs_minilm_on_ctranslate2_unless_the_cpu_has_amx(embedder):
+    assert embedder.backend == ("transformers" if has_amx() else "ctranslate2")
+
+
+def test_ctranslate2_vectors_stay_within_cosine_0995_of_sentence_transformers(sentence_transformers_fp32):
+    for dtype in ("int8", "int16"):
+        cosine = (Embedder(backend="ctranslate2", dtype=dtype).encode(TEXTS)
+                  * sentence_transformers_fp32.encode(TEXTS)).sum(axis=1)
+        assert cosine.min() > 0.995, dtype
+
+
+def test_ctranslate2_vectors_are_float32_unit_vectors():
+    vectors = Embedder(backend="ctranslate2").encode_documents(TEXTS)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_ctranslate2_counts_tokens_like_the_model_tokenizer(sentence_transformers_fp32):
+    text = "Harbour Bridge — reopened in Eastport, 3 March 2021 (£12m)."
+    assert Embedder(backend="ctranslate2").count_tokens(text) == sentence_transformers_fp32.count_tokens(text)
+
+
+def test_ctranslate2_embedder_never_imports_torch():
+    code = ("import sys; from index.embedding import Embedder; Embedder(backend='ctranslate2').encode(['x']); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "False"
+
+
+def test_bfloat16_without_amx_is_not_chosen(monkeypatch):
+    from index import encoders
+
+    monkeypatch.setattr(encoders, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))
+    assert encoders.resolve_dtype("auto", "torch") == "float32"
+    assert encoders.choose_backend(str(PACKAGED)) == "ctranslate2"
+
+
+def test_amx_indexes_on_torch_in_bfloat16(monkeypatch):
+    from index import encoders
+
+    monkeypatch.setattr(encoders, "cpu_flags", lambda: frozenset({"avx512_bf16", "amx_bf16", "amx_tile"}))
+    assert encoders.resolve_dtype("auto", "torch") == "bfloat16"
+    assert encoders.choose_backend(str(PACKAGED)) == "transformers"
+
+
+def test_a_dtype_the_engine_cannot_run_names_the_choices():
+    with pytest.raises(EmbeddingModelError, match="int16"):
+        Embedder(backend="ctranslate2", dtype="bfloat16")
 
 
 def test_transformers_engine_gives_sentence_transformers_vectors(sentence_transformers_fp32):
@@ -43,7 +90,7 @@ def test_transformers_engine_gives_sentence_transformers_vectors(sentence_transf
 
 @pytest.fixture(scope="module")
 def bfloat16():
-    return Embedder(dtype="bfloat16")
+    return Embedder(backend="transformers", dtype="bfloat16")
 
 
 def test_bfloat16_documents_stay_within_cosine_0999_of_float32(bfloat16, sentence_transformers_fp32):
@@ -67,8 +114,8 @@ def test_bfloat16_vectors_are_float32_unit_vectors(bfloat16):
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
-def test_default_embedder_never_imports_sentence_transformers():
-    code = ("import sys; from index.embedding import Embedder; Embedder().encode(['x']); "
+def test_transformers_embedder_never_imports_sentence_transformers():
+    code = ("import sys; from index.embedding import Embedder; Embedder(backend='transformers').encode(['x']); "
             "print('sentence_transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
@@ -105,6 +152,31 @@ def test_unknown_dtype_is_refused_by_the_config(tmp_path):
 def test_index_built_in_bfloat16_is_searched_in_float32(tmp_path, corpus, sentence_transformers_fp32):
     from index.corpus import Index
 
-    Index(IndexConfig(path=tmp_path / "i"), embedder=Embedder(dtype="bfloat16")).add([corpus])  # bf16 documents
+    Index(IndexConfig(path=tmp_path / "i"), embedder=Embedder(backend="transformers", dtype="bfloat16")).add([corpus])
     reader = Index(IndexConfig(path=tmp_path / "i"), embedder=sentence_transformers_fp32)
     assert reader.search("When did the bridge reopen?", k=1, mode="dense")[0].source == "harbour.txt"
+
+
+def test_the_index_records_the_engine_it_was_built_with(tmp_path, corpus):
+    from index.corpus import Index
+
+    index = Index(IndexConfig(path=tmp_path / "i", embedding_backend="ctranslate2", embedding_dtype="int8"))
+    index.add([corpus])
+    assert (index.manifest()["embedding_backend"], index.manifest()["embedding_dtype"]) == ("ctranslate2", "int8")
+
+
+def test_auto_searches_with_the_engine_the_index_was_built_with(tmp_path, corpus, bfloat16):
+    from index.corpus import Index
+
+    Index(IndexConfig(path=tmp_path / "i"), embedder=bfloat16).add([corpus])
+    assert Index(IndexConfig(path=tmp_path / "i")).embedder.engine == "torch"
+
+
+def test_vectors_of_another_engine_are_refused_with_the_rebuild_command(tmp_path, corpus, bfloat16):
+    from index.corpus import Index
+    from index.store import IndexMismatchError
+
+    Index(IndexConfig(path=tmp_path / "i"), embedder=bfloat16).add([corpus])
+    other = Index(IndexConfig(path=tmp_path / "i", embedding_backend="ctranslate2"))
+    with pytest.raises(IndexMismatchError, match="--rebuild"):
+        other.add([corpus])

@@ -49,20 +49,36 @@ def test_concurrent_blocks_never_leave_torch_on_one_thread():
     assert after == [2]
 
 
-def test_queries_are_embedded_on_the_configured_threads(make_index, corpus, embedder):
-    seen: list[int] = []
-
-    class Recording:
+def _recording(embedder, seen: list):
+    class Recording:  # the real embedder, with the thread counts of each encode written down
         def __getattr__(self, name):
             return getattr(embedder, name)
 
-        def encode(self, texts, progress=False):
-            seen.append(torch.get_num_threads())
-            return embedder.encode(texts, progress=progress)
+        def encode(self, texts, progress=False, threads=None):
+            seen.append((threads, torch.get_num_threads()))
+            return embedder.encode(texts, progress=progress, threads=threads)
 
+    return Recording()
+
+
+def test_queries_are_embedded_on_the_configured_threads(make_index, corpus, embedder):
+    seen: list[tuple] = []
     index = make_index()
     index.add([corpus])
     from index.corpus import Index
 
-    Index(index.config.with_(query_threads=1), embedder=Recording()).embed_query("When did the bridge reopen?")
-    assert seen == [1]
+    Index(index.config.with_(query_threads=1), embedder=_recording(embedder, seen)).embed_query("bridge?")
+    assert seen[0][0] == 1
+
+
+def test_torch_queries_run_torch_on_the_configured_threads(tmp_path, corpus):
+    from index.config import IndexConfig
+    from index.corpus import Index
+    from index.embedding import Embedder
+
+    seen: list[tuple] = []
+    torch_embedder = Embedder(backend="transformers", dtype="float32")
+    Index(IndexConfig(path=tmp_path / "i", query_threads=1), embedder=torch_embedder).add([corpus])
+    Index(IndexConfig(path=tmp_path / "i", query_threads=1),
+          embedder=_recording(torch_embedder, seen)).embed_query("bridge?")
+    assert seen == [(1, 1)]

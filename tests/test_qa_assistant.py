@@ -8,6 +8,7 @@ import pytest
 
 from qa.answer import Answer, Evidence
 from qa.assistant import Assistant
+from qa.engines import Piece
 from qa.errors import QuestionError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,11 +25,11 @@ class ScriptedGenerator:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def stream(self, question: str, evidence: list[Evidence]) -> Iterator[str]:
-        yield from self.text.split(" ")[:1]
+    def stream(self, question: str, evidence: list[Evidence]) -> Iterator[Piece]:
+        yield from (Piece(w) for w in self.text.split(" ")[:1])
         rest = " ".join(self.text.split(" ")[1:])
         if rest:
-            yield " " + rest
+            yield Piece(" " + rest)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The transformers code paths on tiny random models built here (no weights can be downloaded)."""
+"""The torch (transformers) engine and generator selection, on tiny random models built here (no weights can
+be downloaded). The CTranslate2 engine has its own tests in test_qa_engines.py."""
 
 import hashlib
 from pathlib import Path
@@ -6,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from qa.answer import Evidence
-from qa.generators import CausalGenerator, ExtractiveGenerator, GeneratorError, Seq2SeqGenerator, load_generator
-from qa.weights import Part, WeightsError, assemble
+from qa.engines.hf import HFCausal, HFSeq2Seq, token_streamer
+from qa.generators import ExtractiveGenerator, GeneratorError, load_generator
+from qa.prompt import messages_for
+from qa.weights import QWEN_05B, QWEN_15B, Part, WeightsError, assemble
 
 WORDS = ["<pad>", "</s>", "<unk>", "the", "bridge", "reopened", "in", "march", "who", "when", "what", "source",
          "1", "2", "context", "question", "answer", ":", "?", ".", "user", "system", "assistant", "unknown"]
@@ -63,38 +66,43 @@ def tiny_causal(tmp_path_factory) -> Path:
 
 
 def test_encoder_decoder_config_selects_seq2seq(tiny_t5):
-    generator = load_generator(str(tiny_t5), max_new_tokens=5, dtype="float32")
-    assert isinstance(generator, Seq2SeqGenerator)
+    generator = load_generator(str(tiny_t5), max_new_tokens=5, dtype="float32", engine="torch")
+    assert isinstance(generator.model, HFSeq2Seq)
 
 
 def test_seq2seq_streams_bounded_text(tiny_t5):
-    generator = load_generator(str(tiny_t5), max_new_tokens=5, dtype="float32")
-    pieces = list(generator.stream("when reopened ?", EVIDENCE))
-    assert pieces and all(isinstance(p, str) for p in pieces)
-    assert 1 <= generator.count_tokens("".join(pieces)) <= 5
+    generator = load_generator(str(tiny_t5), max_new_tokens=5, dtype="float32", engine="torch")
+    text = "".join(p.text for p in generator.stream("when reopened ?", EVIDENCE))
+    assert 1 <= generator.count_tokens(text) <= 5
 
 
 def test_seq2seq_is_deterministic(tiny_t5):
-    generator = load_generator(str(tiny_t5), max_new_tokens=6, dtype="float32")
-    assert "".join(generator.stream("who ?", EVIDENCE)) == "".join(generator.stream("who ?", EVIDENCE))
+    generator = load_generator(str(tiny_t5), max_new_tokens=6, dtype="float32", engine="torch")
+    first = "".join(p.text for p in generator.stream("who ?", EVIDENCE))
+    assert first == "".join(p.text for p in generator.stream("who ?", EVIDENCE))
 
 
-def test_decoder_config_selects_causal_with_chat_template(tiny_causal):
-    generator = load_generator(str(tiny_causal), max_new_tokens=4, dtype="float32")
-    assert isinstance(generator, CausalGenerator)
-    prompt = generator.prompt("when ?", EVIDENCE)
+def test_decoder_config_selects_causal(tiny_causal):
+    generator = load_generator(str(tiny_causal), max_new_tokens=4, dtype="float32", engine="torch")
+    assert isinstance(generator.model, HFCausal)
+
+
+def test_causal_prompt_follows_the_chat_template(tiny_causal):
+    generator = load_generator(str(tiny_causal), max_new_tokens=4, dtype="float32", engine="torch")
+    prompt = generator.model.prompt(messages_for("when ?", EVIDENCE))
     assert prompt.startswith("system : ") and "Source 1: The bridge reopened in March." in prompt
     assert prompt.endswith("assistant :")
 
 
 def test_causal_streams_bounded_text(tiny_causal):
-    generator = load_generator(str(tiny_causal), max_new_tokens=4, dtype="float32")
-    text = "".join(generator.stream("when ?", EVIDENCE))
-    assert text and len(text) <= 4 * (max(len(w) for w in WORDS) + 1)  # at most 4 new tokens
+    generator = load_generator(str(tiny_causal), max_new_tokens=4, dtype="float32", engine="torch")
+    text = "".join(p.text for p in generator.stream("when ?", EVIDENCE))
+    assert text and generator.count_tokens(text) <= 4
 
 
 def test_kind_prefix_forces_the_model_class(tiny_t5):
-    assert isinstance(load_generator(f"seq2seq:{tiny_t5}", max_new_tokens=2, dtype="float32"), Seq2SeqGenerator)
+    generator = load_generator(f"seq2seq:{tiny_t5}", max_new_tokens=2, dtype="float32", engine="torch")
+    assert isinstance(generator.model, HFSeq2Seq)
 
 
 def test_unreachable_model_names_the_offline_fix(tmp_path):
@@ -102,8 +110,14 @@ def test_unreachable_model_names_the_offline_fix(tmp_path):
         load_generator("no-such-org/no-such-model-here")
 
 
+def test_unknown_generator_name_lists_the_choices():
+    with pytest.raises(GeneratorError, match="qwen-1.5b"):
+        load_generator("no-such-generator")
+
+
 def test_extractive_generator_cites_its_best_sentence():
-    assert "".join(ExtractiveGenerator().stream("when?", EVIDENCE)) == "The bridge reopened in March. [1]"
+    assert "".join(p.text for p in ExtractiveGenerator().stream("when?", EVIDENCE)) == \
+        "The bridge reopened in March. [1]"
 
 
 def _part(path: Path, data: bytes, record: bytes | None = None) -> Part:
@@ -133,11 +147,12 @@ def test_wrong_joined_hash_is_refused_and_nothing_is_left(tmp_path):
     assert list(tmp_path.iterdir()) == [tmp_path / "p1"]
 
 
-def test_installed_parts_are_found_with_their_record_hashes():
+@pytest.mark.parametrize("model", [QWEN_05B, QWEN_15B], ids=lambda m: m.name)
+def test_installed_parts_are_found_with_their_record_hashes(model):
     from qa.weights import find_parts
 
-    parts = find_parts()
-    assert len(parts) == 6 and all(p.path.is_file() and p.record_sha256 for p in parts)
+    parts = find_parts(model)
+    assert len(parts) == model.parts and all(p.path.is_file() and p.record_sha256 for p in parts)
 
 
 def test_models_loading_in_two_threads_keep_their_own_dtypes(tiny_causal):
@@ -157,16 +172,16 @@ def test_models_loading_in_two_threads_keep_their_own_dtypes(tiny_causal):
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(repr(exc))
 
-    threads = [threading.Thread(target=load, args=(generators, lambda: load_generator(str(tiny_causal),
-                                                                                        dtype="bfloat16")))
+    threads = [threading.Thread(target=load, args=(generators, lambda: load_generator(
+        str(tiny_causal), dtype="bfloat16", engine="torch")))
                for _ in range(12)]
-    threads += [threading.Thread(target=load, args=(embedders, lambda: Embedder(dtype="float32"))) for _ in range(3)]
+    threads += [threading.Thread(target=load, args=(embedders, lambda: Embedder(backend="transformers", dtype="float32"))) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert not errors, errors
-    assert {p.dtype for g in generators for p in g.model.parameters()} == {torch.bfloat16}
+    assert {p.dtype for g in generators for p in g.model.model.parameters()} == {torch.bfloat16}
     assert {p.dtype for e in embedders for p in e.encoder.model.parameters()} == {torch.float32}
 
 
@@ -191,8 +206,6 @@ def _released(streamer) -> list[str]:
 def test_streamer_releases_a_token_before_the_next_space():
     import torch
 
-    from qa.generators import token_streamer
-
     tokenizer = _byte_level_tokenizer()
     streamer = token_streamer(tokenizer)
     streamer.put(torch.tensor([tokenizer.encode("prompt")]))
@@ -202,8 +215,6 @@ def test_streamer_releases_a_token_before_the_next_space():
 
 def test_streamer_holds_half_a_character_back():
     import torch
-
-    from qa.generators import token_streamer
 
     tokenizer = _byte_level_tokenizer()
     streamer = token_streamer(tokenizer)
@@ -217,8 +228,6 @@ def test_streamer_holds_half_a_character_back():
 
 def test_streamed_pieces_join_to_the_decoded_answer():
     import torch
-
-    from qa.generators import token_streamer
 
     tokenizer = _byte_level_tokenizer()
     streamer = token_streamer(tokenizer)

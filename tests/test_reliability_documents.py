@@ -23,6 +23,7 @@ from index.corpus import Index
 from index.loaders import SkipFile, load_documents, load_file
 from qa.answer import Evidence
 from qa.assistant import Assistant
+from qa.engines import Piece
 from tests.support import minimal_pdf
 
 REPO = Path(__file__).resolve().parents[1]
@@ -160,13 +161,13 @@ class ObedientGenerator:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def stream(self, question: str, evidence: list[Evidence]) -> Iterator[str]:
+    def stream(self, question: str, evidence: list[Evidence]) -> Iterator[Piece]:
         for e in evidence:
             match = self.ORDER.search(e.text)
             if match and re.search(r"ignore|disregard|forget|instruction|assistant|system|important", e.text, re.I):
-                yield match.group("x")
+                yield Piece(match.group("x"))
                 return
-        yield evidence[0].text if evidence else "unknown"
+        yield Piece(evidence[0].text if evidence else "unknown")
 
 
 INJECTIONS = {
