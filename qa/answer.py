@@ -39,7 +39,20 @@ class Citation:
 
 
 @dataclass(frozen=True, slots=True)
+class Verdict:
+    """One answer check's judgement (qa.checks)."""
+
+    check: str
+    keep: bool
+    reason: str = ""  # for a reader: one plain sentence
+    detail: str = ""  # for a developer: what the check saw
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
+    """An answer with its citations, or an abstention (`abstained`) whose `reason` a reader understands and
+    whose `detail` says what the check saw. `checks` holds every check's verdict, for the eval's ablation."""
+
     question: str
     text: str
     citations: tuple[Citation, ...] = ()
@@ -50,10 +63,14 @@ class Answer:
     standalone_question: str = ""
     generator: str = ""
     reason: str = ""
+    detail: str = ""
+    checks: tuple[Verdict, ...] = ()
+    draft: str = ""  # what the generator wrote, before checks and citations
+    engine: str = ""
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values: the one shape the CLI's --json, the chat's API and the eval all use."""
         data = asdict(self)
-        data["citations"] = [asdict(c) for c in self.citations]
         data["passages"] = [p.to_dict() for p in self.passages]
         data["timings"] = {k: round(v, 4) for k, v in self.timings.items()}
         return data

@@ -1,14 +1,14 @@
-"""The Python API: `Assistant` wires index → retrieve → select evidence → generate → cite → answer."""
+"""The Python API: `Assistant` wires index → retrieve → prompt → generate → cite → check → answer."""
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,27 +17,27 @@ import numpy as np
 from index.corpus import Index
 from index.documents import IndexReport, Passage
 from index.store import DocumentInfo, Snapshot
-from qa.answer import Answer, Citation, Evidence
-from qa.answer_types import Kind, holds_kind, question_kind
-from qa.attribution import ASKS_SPEAKER, names_the_speaker
-from qa.citations import CitedClaim, cite_claim, parse_claims
+from qa.analysis import Kind, QuestionAnalysis, analyse
+from qa.answer import Answer, Citation, Evidence, Verdict
+from qa.checks import Check, Confidence, Draft, build_checks, run_checks
+from qa.citing import CitedClaim, cite
 from qa.config import Config
 from qa.conflicts import Conflict, find_conflict
-from qa.counting import counts_asked
 from qa.errors import QuestionError
 from qa.evidence import EvidenceSelector
 from qa.followup import standalone_question
 from qa.generators import Generator, load_generator
-from qa.prompt import fit_evidence, is_refusal
+from qa.lexicon import REFUSAL_STARTS, SOURCE_LABEL, YES_NO
+from qa.prompt import Prompt, build_prompt
 from qa.quoting import quote_claim
-from qa.roles import asked_title, other_holder
+from qa.roles import asked_role, holder
 from qa.speakers import with_speakers
 
 log = logging.getLogger("citeqa.qa")
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 MAX_QUESTION_CHARS = 2000
-SOURCE_LABEL = re.compile(r"^\W*source\s*(\d+)\W*$", re.IGNORECASE)
 History = list[tuple[str, str]]
+ABSTENTION = "The documents don't say."
 
 
 def clean_question(question: Any) -> str:
@@ -53,25 +53,44 @@ def clean_question(question: Any) -> str:
     return text
 
 
+def confidence(pieces: Sequence) -> Confidence:
+    """The generator's confidence in its answer, from the pieces it streamed (None where it does not say)."""
+    tokens = sum(p.tokens for p in pieces)
+    if not pieces or not any(p.logprob for p in pieces) or not tokens:
+        return Confidence()
+    refusal = sum(prob for text, prob in pieces[0].alternatives
+                  if text.strip().lower() and any(start.startswith(text.strip().lower())
+                                                  or text.strip().lower().startswith(start.strip())
+                                                  for start in REFUSAL_STARTS))
+    return Confidence(sum(p.logprob for p in pieces) / tokens, refusal if pieces[0].alternatives else None)
+
+
 class Assistant:
     """Answers questions from an index with citations to exact sentences, or says the documents don't say.
 
     With no arguments it uses the default index folder, built from the seed articles on first use, and
-    the default generator. Models load on first need; one Assistant serves many threads.
+    the default generator. Its parts can be given instead: an `index`, an `embedder` to share, a
+    `generator`, the `checks`. Models load on first need; one Assistant serves many threads.
     """
 
-    def __init__(self, index_dir: str | Path | None = None, generator: str | None = None,
-                 config: Config | dict[str, Any] | None = None, embedder: Any = None, **overrides: Any) -> None:
+    def __init__(self, index_dir: str | Path | None = None, generator: str | Generator | None = None,
+                 config: Config | dict[str, Any] | None = None, embedder: Any = None, index: Index | None = None,
+                 checks: Sequence[Check] | None = None, **overrides: Any) -> None:
         if isinstance(config, dict):
             config = Config.from_dict(config)
         config = config or Config()
         if index_dir is not None:
             config = config.with_(index=config.index.with_(path=Path(index_dir)))
-        if generator is not None:
+        loaded = generator if generator is not None and not isinstance(generator, str) else None
+        if isinstance(generator, str):
             overrides["generator"] = generator
+        elif loaded is not None:
+            overrides["generator"] = loaded.name
         self.config = config.with_(**overrides) if overrides else config
-        self.index = Index(self.config.index, embedder=embedder)  # pass one Embedder to share it
-        self._generator: Generator | None = None
+        self.index = index or Index(self.config.index, embedder=embedder)  # pass one Embedder to share it
+        self.checks = list(checks) if checks is not None else build_checks(self.config.checks,
+                                                                            self.config.check_settings)
+        self._generator: Generator | None = loaded
         self._generate_lock = threading.Lock()
         self._load_lock = threading.Lock()
         self._texts: dict[tuple[str, str], str] = {}
@@ -106,8 +125,8 @@ class Assistant:
         return text
 
     def with_generator(self, generator: str) -> Assistant:
-        """Another Assistant over the same index and loaded embedder, answering with another generator."""
-        return Assistant(config=self.config.with_(generator=generator), embedder=self.index.loaded_embedder)
+        """Another Assistant over the same index (and its loaded embedder), answering with another generator."""
+        return Assistant(config=self.config.with_(generator=generator), index=self.index, checks=self.checks)
 
     def _ensure_index(self) -> None:
         """The seed articles are the default corpus: index them on first use of an empty default index."""
@@ -150,144 +169,141 @@ class Assistant:
         return answer
 
     def stream(self, question: str, history: History | None = None, k: int | None = None) -> Iterator[str | Answer]:
-        """Text pieces as the generator writes them, then the final, cited Answer."""
+        """Text pieces as the generator writes them, then the final, cited Answer.
+
+        Closing this iterator (a reader's Stop) stops the generator within a token.
+        """
         question = clean_question(question)
         started = time.perf_counter()
         timings: dict[str, float] = {}
         self._ensure_index()
         asked = standalone_question(question, history)
+        analysis = analyse(asked)
         vector = self.index.embed_query(asked)
         snapshot = self.index.snapshot()  # one generation for search and evidence, whatever a writer does
         passages = tuple(self.index.search(asked, k or self.config.top_k, self.config.retrieval_mode, vector,
                                            snapshot=snapshot))
         timings["retrieve"] = time.perf_counter() - started
         mark = time.perf_counter()
-        evidence = self.selector.run(asked, vector, list(passages), lambda s: self.document_text(s, snapshot))
+
+        def text_of(source: str) -> str:
+            return self.document_text(source, snapshot)
+
+        sentences = self.selector.run(analysis, vector, list(passages), text_of)
         timings["select"] = time.perf_counter() - mark
-
-        def finish(text: str, citations: tuple[Citation, ...] = (), abstained: bool = False, reason: str = "",
-                   conflict: bool = False) -> Answer:
-            timings["total"] = time.perf_counter() - started
-            return Answer(question, text, citations, abstained, passages, dict(timings), conflict, asked,
-                          getattr(self._generator, "name", self.config.generator), reason)
-
-        if not evidence or evidence[0].score < self.config.min_relevance:
-            yield finish(self._abstention(question), abstained=True, reason="nothing relevant was retrieved")
-            return
         generator = self.generator
-        if question_kind(asked) is Kind.PERSON or ASKS_SPEAKER.search(asked):
-            evidence = with_speakers(evidence, lambda s: self.document_text(s, snapshot))
-        chosen = fit_evidence(evidence, generator.count_tokens, self.config.evidence_tokens, self.config.max_evidence)
+        engine = getattr(generator, "engine", "")
+
+        def finish(text: str, citations: tuple[Citation, ...] = (), verdicts: tuple[Verdict, ...] = (),
+                   draft: str = "", conflict: bool = False) -> Answer:
+            timings["total"] = time.perf_counter() - started
+            rejected = next((v for v in verdicts if not v.keep), None)
+            if rejected is not None:
+                text, citations = ABSTENTION, ()
+            return Answer(question, text, citations, rejected is not None, passages, dict(timings), conflict, asked,
+                          generator.name, rejected.reason if rejected else "", rejected.detail if rejected else "",
+                          verdicts, draft, engine)
+
+        if not sentences or sentences[0].score < self.config.min_relevance:
+            yield finish("", verdicts=(Verdict("relevant", False, "Nothing in the documents is about this question.",
+                                               f"best sentence score {sentences[0].score if sentences else 0:.2f} "
+                                               f"< {self.config.min_relevance}"),))
+            return
+        if analysis.kind is Kind.PERSON or analysis.asks_speaker:
+            sentences = with_speakers(sentences, text_of)
+        prompt = build_prompt(analysis, sentences, list(passages), generator.count_tokens, self.config.context,
+                              self.config.evidence_tokens, self.config.max_evidence)
         mark = time.perf_counter()
-        pieces: list[str] = []
-        with self._generate_lock, closing(generator.stream(asked, chosen)) as generated:
-            for piece in generated:  # closing this stream (a reader's Stop) closes the model's stream too
+        pieces = []
+        with self._generate_lock, closing(generator.stream(prompt)) as generated:
+            for piece in generated:
                 if not pieces:
                     timings["first_token"] = time.perf_counter() - started
-                pieces.append(piece.text)
+                pieces.append(piece)
                 if piece.text:
                     yield piece.text
-        raw = "".join(pieces).strip()
+        raw = "".join(p.text for p in pieces).strip()
         timings["generate"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        if is_refusal(raw):
-            yield finish(self._abstention(question), abstained=True, reason="the generator found no answer")
+        answer = self._resolve_source_label(raw, list(prompt.evidence))
+        pool = self._pool(sentences, prompt)
+        claim = quote_claim(cite(answer, analysis, pool, self.config.min_support))
+        claim = self._role_holder(analysis, claim, pool)
+        draft = Draft(analysis, claim.text, claim, tuple(prompt.evidence), confidence(pieces))
+        verdicts = run_checks(self.checks, draft)
+        if any(not v.keep for v in verdicts):
+            timings["verify"] = time.perf_counter() - mark
+            yield finish("", verdicts=verdicts, draft=raw)
             return
-        raw = self._resolve_source_label(raw, chosen)
-        kind = question_kind(asked)
-        if not holds_kind(raw, kind, asked):
-            yield finish(self._abstention(question), abstained=True,
-                         reason=f"the generated answer “{raw[:200]}” is not a {kind.value}, which the question asks for")
-            return
-        cited = [cite_claim(claim, asked, chosen) for claim in parse_claims(raw)]
-        # Each check keeps the claims that pass it; when none is left, the reason is why citeqa abstains.
-        checks: list[tuple[Callable[[CitedClaim], bool], str]] = [
-            (lambda c: c.supported, f"no retrieved sentence supports the generated answer “{raw[:200]}”"),
-            (lambda c: any(counts_asked(c.text, x.text, asked) for x in c.citations),
-             f"the number in “{raw[:200]}” does not count what the question asks about"),
-            (lambda c: not all(names_the_speaker(c.text, x.text, asked) for x in c.citations),
-             f"“{raw[:200]}” is who said the cited sentence, not what the question asks about"),
-        ]
-        supported = [quote_claim(c) for c in cited]  # numbers in the cited sentence's words; keeps .supported
-        for keep, reason in checks:
-            supported = [c for c in supported if keep(c)]
-            if not supported:
-                yield finish(self._abstention(question), abstained=True, reason=reason)
-                return
-        text, citations = self._render(supported)
+        text, citations = self._render(claim)
         conflict = None
-        if generator.name != "extractive":
-            conflict = self._conflict(asked, vector, supported, chosen, evidence, generator, snapshot)
+        if generator.name != "extractive" and self.config.conflicts:
+            conflict = self._conflict(analysis, vector, claim, citations, sentences, generator, snapshot)
         if conflict is not None:
             marker = len(citations) + 1
             citations += (Citation.of(conflict.evidence, marker),)
             text = f"{text.rstrip('.')}. However, another source says: {conflict.answer.rstrip('.')} [{marker}]."
         timings["verify"] = time.perf_counter() - mark
-        yield finish(text, citations, conflict=conflict is not None)
+        yield finish(text, citations, verdicts, raw, conflict is not None)
+
+    @staticmethod
+    def _pool(sentences: list[Evidence], prompt: Prompt) -> list[Evidence]:
+        """The sentences an answer may be cited to: those the generator saw first, then the rest, by rank."""
+        seen = {(e.source, e.start) for e in prompt.evidence}
+        return list(prompt.evidence) + [e for e in sentences if (e.source, e.start) not in seen]
 
     @staticmethod
     def _resolve_source_label(raw: str, chosen: list[Evidence]) -> str:
         """A small model sometimes answers with the label ("Source 2"): answer with that sentence, cited."""
         match = SOURCE_LABEL.match(raw)
         if match and 1 <= int(match.group(1)) <= len(chosen):
-            evidence = chosen[int(match.group(1)) - 1]
-            return f"{evidence.text} [{evidence.marker}]"
+            return chosen[int(match.group(1)) - 1].text
         return raw
 
-    def _render(self, claims: list[CitedClaim]) -> tuple[str, tuple[Citation, ...]]:
-        """Answer text with markers numbered 1..n in order of first use, one per distinct sentence."""
-        numbers: dict[tuple[str, int], int] = {}
-        citations: list[Citation] = []
-        parts = []
-        for claim in claims:
-            marks = []
-            for c in claim.citations:
-                key = (c.source, c.start)
-                if key not in numbers:
-                    numbers[key] = len(numbers) + 1
-                    citations.append(Citation(numbers[key], c.source, c.title, c.text, c.start, c.end, c.supported))
-                marks.append(f"[{numbers[key]}]")
-            body = claim.text.rstrip()
-            tail = ""
-            if body.endswith((".", "!", "?")) and len(body.split()) > 3:
-                body, tail = body[:-1], body[-1]
-            parts.append(f"{body} {''.join(marks)}{tail}")
-        return " ".join(parts), tuple(citations)
+    @staticmethod
+    def _role_holder(analysis: QuestionAnalysis, claim: CitedClaim, pool: list[Evidence]) -> CitedClaim:
+        """"Who is the Home Secretary?" answered with a description: the name the text puts with the title."""
+        title = asked_role(analysis)
+        if title is None or YES_NO.match(claim.text):
+            return claim
+        from qa.analysis import holds_kind
 
-    def _conflict(self, asked: str, vector: np.ndarray, claims: list[CitedClaim], chosen: list[Evidence],
-                  evidence: list[Evidence], generator: Generator, snapshot: Snapshot):
-        """Look for a disagreeing sentence in the ranked evidence and in the other documents' best passages."""
-        by_place = {(e.source, e.start): e for e in chosen}
-        cited = [by_place[(c.source, c.start)] for c in claims[0].citations if (c.source, c.start) in by_place]
-        cited_sources = {c.source for c in cited}
-        others = [p for p in self.index.search(asked, 4 * self.config.top_k, self.config.retrieval_mode, vector,
-                                               snapshot=snapshot)
-                  if p.source not in cited_sources][:self.config.top_k]
-        seen = {(e.source, e.start) for e in evidence}
-        extra = [e for e in self.selector.run(asked, vector, others, lambda s: self.document_text(s, snapshot))
-                 if (e.source, e.start) not in seen]
-        candidates = sorted(evidence + extra, key=lambda e: -e.score)
-
-        def answer_from(question: str, sentences: list[Evidence]) -> str:
-            renumbered = [Evidence(1, e.source, e.title, e.text, e.start, e.end, e.score) for e in sentences]
-            with self._generate_lock:
-                return "".join(p.text for p in generator.stream(question, renumbered))
-
-        found = find_conflict(asked, claims[0].text, cited, candidates, self.config.conflict_margin, answer_from)
-        return found or self._role_conflict(asked, vector, claims[0].text, cited, cited_sources, snapshot)
-
-    def _role_conflict(self, asked: str, vector: np.ndarray, answer: str, cited: list[Evidence],
-                       cited_sources: set[str], snapshot: Snapshot) -> Conflict | None:
-        """Another document naming someone else under the title the question asks about."""
-        title = next((t for c in cited if (t := asked_title(asked, answer, c.text))), None)
-        if title is None:
-            return None
-        passages = self.index.search(title, self.config.top_k, "keyword", vector, snapshot=snapshot)
-        sentences = self.selector.run(asked, vector, passages, lambda s: self.document_text(s, snapshot))
-        found = other_holder(title, answer, sentences, cited_sources)
-        return Conflict(*found) if found else None
+        if holds_kind(claim.text, analysis):
+            return claim
+        found = holder(title, pool)
+        if found is None:
+            return claim
+        name, sentence = found
+        return CitedClaim(name, (Citation.of(sentence, 0),), True, 1.0)
 
     @staticmethod
-    def _abstention(question: str) -> str:
-        return ("The documents don't say. None of the indexed passages answers this question; "
-                "the nearest passages are listed below.")
+    def _render(claim: CitedClaim) -> tuple[str, tuple[Citation, ...]]:
+        """Answer text with markers numbered 1..n, one per distinct sentence."""
+        citations = tuple(replace(c, marker=n) for n, c in enumerate(claim.citations, 1))
+        marks = "".join(f"[{c.marker}]" for c in citations)
+        body = claim.text.rstrip()
+        tail = ""
+        if body.endswith((".", "!", "?")) and len(body.split()) > 3:
+            body, tail = body[:-1], body[-1]
+        return f"{body} {marks}{tail}".strip(), citations
+
+    def _conflict(self, analysis: QuestionAnalysis, vector: np.ndarray, claim: CitedClaim,
+                  citations: tuple[Citation, ...], evidence: list[Evidence], generator: Generator,
+                  snapshot: Snapshot) -> Conflict | None:
+        """Candidates: the ranked evidence and the best sentences of documents not cited."""
+        by_place = {(e.source, e.start): e for e in evidence}
+        cited = [by_place[(c.source, c.start)] for c in citations if (c.source, c.start) in by_place]
+        sources = {c.source for c in citations}
+        others = [p for p in self.index.search(analysis.text, 4 * self.config.top_k, self.config.retrieval_mode,
+                                               vector, snapshot=snapshot) if p.source not in sources][:self.config.top_k]
+        extra = [e for e in self.selector.run(analysis, vector, others, lambda s: self.document_text(s, snapshot))
+                 if (e.source, e.start) not in by_place]
+        candidates = sorted(evidence + extra, key=lambda e: -e.score)
+
+        def ask(question: QuestionAnalysis, sentences: list[Evidence]) -> str:
+            prompt = build_prompt(question, sentences, [], generator.count_tokens, "sentences",
+                                  self.config.evidence_tokens, 1)
+            with self._generate_lock:
+                return "".join(p.text for p in generator.stream(prompt))
+
+        return find_conflict(analysis, claim.text, cited, candidates, self.config.conflict_margin, ask)

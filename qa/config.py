@@ -7,6 +7,8 @@ from typing import Any
 
 from index.config import IndexConfig
 
+DEFAULT_CHECKS = ("answered", "grounded", "right_kind", "yes_no", "counts_asked", "not_only_speaker")
+
 
 @dataclass(frozen=True, slots=True)
 class Config:
@@ -25,6 +27,14 @@ class Config:
     threads: int | None = None  # torch threads; None lets torch decide
     min_relevance: float = 0.55  # below this best-sentence score, retrieval found nothing relevant
     conflict_margin: float = 0.35  # how close to the best a disagreeing sentence must score to be reported
+    conflicts: bool = True  # look for a document that answers differently (one extra generation at most)
+    # What the generator reads: "passages" (the retrieved text, as a reader sees it) or "sentences" (the
+    # best single sentences, numbered). Citations are found among the passages' sentences either way.
+    context: str = "passages"
+    min_support: float = 1.0  # share of an answer's key content a cited sentence (or two) must state
+    # The answer checks, in order (qa.checks); each can be switched off. Measured on both sets: README.
+    checks: tuple[str, ...] = DEFAULT_CHECKS
+    check_settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # e.g. {"confident": {...}}
 
     def __post_init__(self) -> None:
         if self.top_k < 1:
@@ -37,12 +47,18 @@ class Config:
             raise ValueError(f"engine must be auto, ctranslate2 or torch, not {self.engine!r}")
         if self.compute_type not in {"int8", "int8_float32", "int16", "float32"}:
             raise ValueError(f"compute_type must be int8, int8_float32, int16 or float32, not {self.compute_type!r}")
+        if self.context not in {"passages", "sentences"}:
+            raise ValueError(f"context must be passages or sentences, not {self.context!r}")
+        if not 0.0 <= self.min_support <= 1.0:
+            raise ValueError("min_support must be between 0 and 1")
         if self.max_new_tokens < 1:
             raise ValueError("max_new_tokens must be at least 1")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Config:
         values = dict(values)
+        if "checks" in values:
+            values["checks"] = tuple(values["checks"])
         index = values.pop("index", {})
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known

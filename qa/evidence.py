@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import numpy as np
@@ -10,8 +9,9 @@ import numpy as np
 from index.documents import Passage
 from index.keyword import tokenize
 from index.sentences import sentence_spans
+from qa.analysis import QuestionAnalysis, holds_kind
 from qa.answer import Evidence
-from qa.answer_types import holds_kind, question_kind
+from qa.lexicon import CAPTION, INJECTION
 
 Encode = Callable[[list[str]], np.ndarray]
 
@@ -45,7 +45,7 @@ class EvidenceSelector:
             self._spans[key] = sentence_spans(text)
         return [(s.start, s.end) for s in self._spans[key] if s.end > passage.start and s.start < passage.end]
 
-    def run(self, question: str, question_vector: np.ndarray, passages: list[Passage],
+    def run(self, analysis: QuestionAnalysis, question_vector: np.ndarray, passages: list[Passage],
             document_text: Callable[[str], str] | None = None) -> list[Evidence]:
         """`document_text` reads from the generation the passages came from (default: the selector's own)."""
         document_text = document_text or self.document_text
@@ -62,7 +62,7 @@ class EvidenceSelector:
             return []
         vectors = self.encode([r[3] for r in rows])
         dense = vectors @ question_vector.reshape(-1)
-        kind = question_kind(question)
+        question = analysis.text
         scored = []
         for (passage, start, end, sentence), cosine in zip(rows, dense, strict=True):
             # Headlines and captions ("Chris Kaba club shooting") echo a question without answering it.
@@ -70,7 +70,7 @@ class EvidenceSelector:
             score = (brevity * float(cosine) + self.lexical_weight * lexical_overlap(question, sentence)
                      + self.passage_weight * (passage.dense_score or 0.0))
             # A sentence that holds the kind of value asked for ("when?" → a date) is likelier to answer.
-            if holds_kind(sentence, kind, question):
+            if holds_kind(sentence, analysis):
                 score += self.kind_weight
             if CAPTION.match(sentence):
                 score -= self.caption_penalty
@@ -78,18 +78,6 @@ class EvidenceSelector:
         scored.sort(key=lambda row: -row[0])
         return [Evidence(n, p.source, p.title, s, start, end, score)
                 for n, (score, p, start, end, s) in enumerate(scored, start=1)]
-
-
-CAPTION = re.compile(r"^\s*(image|pic|picture|photo|video|watch|read more|more from|listen)\b\s*:?", re.I)
-INJECTION = re.compile(
-    r"\b(ignore|disregard|forget|override)\b.{0,60}\b(previous|prior|above|earlier|before|instructions?|prompts?|"
-    r"told)\b"
-    r"|\b(note|message|instructions?)\s+(to|for)\s+the\s+(assistant|ai|model|chatbot|bot|system)\b"
-    r"|^\W*(system|assistant)\s*:"
-    r"|\b(respond|reply|answer|say)\s+only\b|\brespond\s+with\b|\btell\s+the\s+user\b"
-    r"|\byou are now\b|\bsystem prompt\b|\bnew instructions?\b|\banswer (?:with|only)\b",
-    re.IGNORECASE,
-)
 
 
 def looks_like_injection(sentence: str) -> bool:

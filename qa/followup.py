@@ -1,46 +1,57 @@
-"""Turn a follow-up ("How old was he?") into a question that stands alone, using the conversation."""
+"""Turn a follow-up ("How old was he?") into a question that stands alone, using the conversation.
+
+A question is rewritten only when it cannot stand alone: it has a pronoun with no name before it in the
+question itself ("How old was Chris Kaba when he was shot?" stands alone), or it is a fragment ("And the
+mayor?"). Only the previous turn is used: a name is never taken from an older, unrelated turn.
+"""
 
 from __future__ import annotations
 
 import re
 
-PERSONAL = re.compile(r"\b(he|she|him|her|his|hers)\b", re.IGNORECASE)
-VAGUE = re.compile(r"\b(they|them|their|it|its|this|that|there|then)\b", re.IGNORECASE)
-NAME = re.compile(r"\b([A-Z][a-z’']+(?:\s+[A-Z][a-z’']+)+)\b")
-MARKERS = re.compile(r"\[\d+\]")
+from qa.analysis import proper_names
+from qa.lexicon import PERSONAL_PRONOUN, VAGUE_REFERENCE
+
+MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 WHO = re.compile(r"^\s*(who|whom|whose)\b", re.IGNORECASE)
-QUESTION_WORDS = {"how", "what", "when", "where", "who", "why", "which", "was", "is", "did", "does", "do", "were"}
+FRAGMENT_WORDS = 3
 
 
-def _names(text: str) -> list[str]:
+def _people(text: str) -> list[str]:
+    """Names of two or more words: "Martyn Blake", not a role ("the Home Secretary") or a single word."""
     names = []
-    for match in NAME.finditer(text):
-        if re.search(r"\bthe\s+$", text[:match.start()], re.IGNORECASE):
-            continue  # "the Home Secretary" is a role, not a name
-        words = match.group(1).split()
-        while words and words[0].lower() in QUESTION_WORDS:
-            words = words[1:]
-        if len(words) >= 2:
-            names.append(" ".join(words))
+    for name in proper_names(text):
+        at = text.find(name)
+        if re.search(r"\bthe\s+$", text[:at], re.IGNORECASE) or len(name.split()) < 2:
+            continue
+        names.append(name)
     return names
 
 
+def stands_alone(question: str) -> bool:
+    """No pronoun lacks a name before it in the question, and it is more than a fragment."""
+    if len(question.split()) <= FRAGMENT_WORDS:
+        return False
+    for pronoun in (*PERSONAL_PRONOUN.finditer(question), *VAGUE_REFERENCE.finditer(question)):
+        if not proper_names(question[:pronoun.start()]):
+            return False
+    return True
+
+
 def standalone_question(question: str, history: list[tuple[str, str]] | None) -> str:
-    """Replace a personal pronoun by the last person named in the conversation, or lean on the last question."""
-    if not history:
+    """The question as it stands alone: unchanged, a pronoun replaced by the previous turn's person, or the
+    previous question leaned on for a fragment."""
+    if not history or stands_alone(question):
         return question
-    if PERSONAL.search(question):
-        for asked, answered in reversed(history):
-            names = _names(MARKERS.sub("", answered)) + _names(asked) if WHO.match(asked) else \
-                _names(asked) or _names(MARKERS.sub("", answered))
-            if names:
-                name = names[0] if WHO.match(asked) else names[-1]
+    asked, answered = history[-1]
+    answered = MARKERS.sub("", answered)
+    # "Who …?" is answered with a person: that answer is who "he" is next. Otherwise the question's person.
+    people = (_people(answered) + _people(asked)) if WHO.match(asked) else (_people(asked) or _people(answered))
+    if people and PERSONAL_PRONOUN.search(question):
+        person = people[0] if WHO.match(asked) else people[-1]
 
-                def swap(match: re.Match) -> str:
-                    word = match.group(1).lower()
-                    return f"{name}’s" if word in {"his", "hers"} else name
+        def swap(match: re.Match) -> str:
+            return f"{person}’s" if match.group(1).lower() in {"his", "hers"} else person
 
-                return PERSONAL.sub(swap, question, count=1)
-    if PERSONAL.search(question) or VAGUE.search(question) or len(question.split()) <= 3:
-        return f"{history[-1][0].rstrip('?')}: {question}"
-    return question
+        return PERSONAL_PRONOUN.sub(swap, question, count=1)
+    return f"{asked.rstrip('?')}: {question}"

@@ -19,9 +19,9 @@ from typing import Protocol
 
 from index.model_cache import slug
 from index.runtime import MODEL_LOADING
-from qa.answer import Evidence
+from qa.analysis import holds_kind
 from qa.engines import Engine, EngineError, Message, Piece
-from qa.prompt import messages_for
+from qa.prompt import Prompt
 
 log = logging.getLogger("citeqa.qa")
 DEFAULT_GENERATOR = "qwen-0.5b"  # the packaged model `default` stands for: see the README's generator table
@@ -39,7 +39,7 @@ class Generator(Protocol):
 
     def count_tokens(self, text: str) -> int: ...
 
-    def stream(self, question: str, evidence: list[Evidence]) -> Iterator[Piece]:
+    def stream(self, prompt: Prompt) -> Iterator[Piece]:
         """The answer in pieces; closing the iterator stops generation."""
         ...
 
@@ -56,14 +56,11 @@ class ExtractiveGenerator:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def stream(self, question: str, evidence: list[Evidence]) -> Iterator[Piece]:
-        from qa.answer_types import holds_kind, question_kind
-
-        if not evidence:
+    def stream(self, prompt: Prompt) -> Iterator[Piece]:
+        if not prompt.evidence:
             yield Piece("I don't know.")
             return
-        kind = question_kind(question)
-        best = next((e for e in evidence if holds_kind(e.text, kind, question)), evidence[0])
+        best = next((e for e in prompt.evidence if holds_kind(e.text, prompt.analysis)), prompt.evidence[0])
         yield Piece(f"{best.text} [{best.marker}]")
 
 
@@ -78,11 +75,11 @@ class LanguageModelGenerator:
     def count_tokens(self, text: str) -> int:
         return self.model.count_tokens(text)
 
-    def stream(self, question: str, evidence: list[Evidence]) -> Iterator[Piece]:
-        return self.model.stream(messages_for(question, evidence))
+    def stream(self, prompt: Prompt) -> Iterator[Piece]:
+        return self.model.stream(prompt.messages)
 
     def stream_messages(self, messages: Sequence[Message]) -> Iterator[Piece]:
-        """Any prompt, for callers that build their own (the naive baseline of `citeqa bench`)."""
+        """Any chat turns, for callers that build their own (the naive baseline of `citeqa bench`)."""
         return self.model.stream(messages)
 
 

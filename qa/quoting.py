@@ -4,8 +4,11 @@ translate, and "3 hours", "12 mph" or "September 5, 2022" are the model's reword
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
-from qa.citations import NUMBER_WORDS, CitedClaim, terms
+from qa.citing import CitedClaim
+from qa.lexicon import NUMBER_WORDS
+from qa.matching import terms
 
 WORD = re.compile(r"\S+")
 EDGE = "\"'“”‘’()[],.;:!?"
@@ -49,5 +52,5 @@ def quote_claim(claim: CitedClaim) -> CitedClaim:
     for citation in claim.citations:
         quoted = source_wording(claim.text, citation.text)
         if quoted is not None:
-            return CitedClaim(quoted, claim.citations, claim.supported)
+            return replace(claim, text=quoted)
     return claim

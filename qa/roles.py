@@ -1,47 +1,34 @@
-"""Who holds a role, as two documents tell it: news names people after their title ("Home Secretary Yvette
-Cooper"), so a question about a role ("Which Home Secretary ordered …?") disagrees across documents when
-another document puts a different name after the same title. The generator is not asked: the title and
-the name are in the text."""
+"""Who holds a role: "Who is the Home Secretary?" is answered with a name, which English text writes next to
+the title ("Home Secretary Yvette Cooper said …", "Yvette Cooper, the Home Secretary, …"). A model often
+answers such a question with a description instead ("the person who …"); the name is in the text."""
 
 from __future__ import annotations
 
 import re
 
+from qa.analysis import QuestionAnalysis
 from qa.answer import Evidence
-from qa.citations import terms
+from qa.lexicon import NOT_NAMES, PERSON_NAME
 
-NAME = r"[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+){0,2}"
-TITLE_WORD = re.compile(r"[A-Z][\w’'\-]+")
-
-
-def asked_title(question: str, answer: str, sentence: str, max_words: int = 3) -> str | None:
-    """The title written just before the answer's name in its sentence, when the question names that title."""
-    at = sentence.find(answer.strip().rstrip("."))
-    if at <= 0:
-        return None
-    before = sentence[:at].split()[-max_words:]
-    words: list[str] = []
-    for word in reversed(before):
-        if not TITLE_WORD.fullmatch(word):
-            break
-        words.insert(0, word)
-    while words:
-        title = " ".join(words)
-        if re.search(rf"\b{re.escape(title)}\b", question, re.IGNORECASE):
-            return title
-        words = words[1:]  # "Former Home Secretary" → "Home Secretary" is tried too, longest first
-    return None
+ROLE_QUESTION = re.compile(r"^\s*who\s+(?:is|was|are|were)\s+(?:the\s+)?(?:current\s+|new\s+|former\s+)?"
+                           r"(?P<title>[\w’'\- ]+?)\s*\??\s*$", re.I)
 
 
-def other_holder(title: str, answer: str, candidates: list[Evidence], exclude: set[str]) -> tuple[Evidence, str] | None:
-    """A sentence from a source not in `exclude` that names someone else right after the same title."""
-    pattern = re.compile(rf"\b{re.escape(title)}\s+({NAME})")
-    answered = terms(answer)
-    for candidate in candidates:
-        if candidate.source in exclude:
-            continue
-        for match in pattern.finditer(candidate.text):
-            name = match.group(1)
-            if not terms(name) & answered:
-                return candidate, name
+def asked_role(analysis: QuestionAnalysis) -> str | None:
+    """The title a "Who is the …?" question asks about, or None."""
+    match = ROLE_QUESTION.match(analysis.text)
+    return match.group("title") if match else None
+
+
+def holder(title: str, sentences: list[Evidence]) -> tuple[str, Evidence] | None:
+    """The first name written as holding `title` in the ranked sentences, with its sentence."""
+    escaped = r"\s+".join(re.escape(w) for w in title.split())
+    before = re.compile(rf"\b(?i:{escaped})\s+(?P<name>{PERSON_NAME})")  # Home Secretary Yvette Cooper
+    after = re.compile(rf"(?P<name>{PERSON_NAME}),\s+(?i:(?:the\s+|a\s+)?{escaped})\b")  # Yvette Cooper, the …
+    for sentence in sentences:
+        for pattern in (before, after):
+            for match in pattern.finditer(sentence.text):
+                name = match.group("name")
+                if name.split()[0] not in NOT_NAMES:
+                    return name, sentence
     return None

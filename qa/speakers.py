@@ -5,13 +5,11 @@ paragraph is offered to the generator together with that attribution, so "who sa
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from index.sentences import sentence_spans
 from qa.answer import Evidence
-from qa.attribution import SPEECH_VERB
-
-OPENING_QUOTES = "“\"‘"
-
+from qa.lexicon import OPENING_QUOTES, SPEECH_VERB
 
 def attribution(text: str, start: int, max_paragraphs: int = 12) -> tuple[int, int] | None:
     """Span of the sentence naming the speaker of the quote paragraph at `start`, or None.
@@ -48,7 +46,7 @@ def with_speakers(evidence: list[Evidence], document_text: Callable[[str], str],
             span = attribution(document_text(item.source), item.start)
             if span is not None and (item.source, span[0]) not in have:
                 text = document_text(item.source)[span[0]:span[1]]
-                out.append(Evidence(item.marker, item.source, item.title, text, span[0], span[1], item.score))
+                out.append(replace(item, text=text, start=span[0], end=span[1]))
                 have.add((item.source, span[0]))
         out.append(item)
     return out

@@ -1,0 +1,119 @@
+"""Every word list and pattern the answer checks use, in one place.
+
+They are English-only: question words, number words, months, units and reporting verbs are English, and
+capitalised words are taken for names, as English writes them. A corpus in another language gets no help
+from these rules (the checks that use them then keep what they cannot judge), and would need its own lists
+here.
+"""
+
+from __future__ import annotations
+
+import re
+
+# -- numbers --------------------------------------------------------------------------------------------------
+NUMBER_WORDS = {w: str(n) for n, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
+NUMBER_WORDS |= {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80",
+                 "ninety": "90", "hundred": "100", "thousand": "1000", "million": "1000000",
+                 "billion": "1000000000", "dozen": "12"}
+QUANTITY_WORDS = frozenset("dozen dozens hundred hundreds thousand thousands million millions billion billions "
+                           "half none".split())
+
+# Units and abbreviations that one article writes one way and another the other way ("115 lb" / "115 lbs").
+UNIT_FORMS = {
+    "lbs": "lb", "pounds": "lb", "pound": "lb", "kgs": "kg", "kilograms": "kg", "kilogram": "kg",
+    "kms": "km", "kilometres": "km", "kilometers": "km", "kilometre": "km", "kilometer": "km",
+    "miles": "mi", "mile": "mi", "metres": "m", "meters": "m", "metre": "m", "meter": "m",
+    "feet": "ft", "foot": "ft", "inches": "in", "inch": "in", "percent": "%", "pct": "%",
+    "mins": "min", "minutes": "min", "minute": "min", "hrs": "hr", "hours": "hr", "hour": "hr",
+    "secs": "sec", "seconds": "sec", "second": "sec", "yrs": "yr", "years": "yr", "year": "yr",
+    "sq": "square", "st": "street", "ave": "avenue", "mt": "mount", "ft.": "ft",
+    "&": "and", "us": "us", "usa": "us", "u.s.": "us", "uk": "uk", "u.k.": "uk",
+}
+PHRASE_FORMS = [(re.compile(r"\bper\s*cent\b", re.I), "%"), (re.compile(r"\bU\.S\.(?:A\.)?", re.I), "US"),
+                (re.compile(r"\bU\.K\.", re.I), "UK")]
+
+# -- dates ----------------------------------------------------------------------------------------------------
+MONTHS = ("january february march april may june july august september october november december "
+          "jan feb mar apr jun jul aug sep sept oct nov dec").split()
+WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
+DATE_WORDS = frozenset(MONTHS + WEEKDAYS + "yesterday today tomorrow evening morning night week weekend month "
+                       "year decade century".split())
+DAY_WORDS = frozenset(WEEKDAYS + "yesterday today tomorrow".split())
+YEAR = re.compile(r"(1[0-9]|20)\d\d")  # 1000–2099
+DAY_NUMBER = re.compile(r"([1-9]|[12]\d|3[01])(st|nd|rd|th)?")
+
+# -- questions ------------------------------------------------------------------------------------------------
+QUESTION_WORDS = frozenset("how what when where who whom whose why which".split())
+AUXILIARIES = frozenset("is are was were do does did can could has have had will would should shall may might "
+                        "must".split())
+KIND_RULES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b(how (many|much|old|long|far|fast|tall|high|big|large|deep|heavy)|"
+                r"what (age|speed|percentage|number|amount|sum|population|size|height|length|weight))\b", re.I),
+     "number"),
+    (re.compile(r"\b(what|which|in what) year\b", re.I), "year"),
+    (re.compile(r"\b(when|what (date|day|month|time)|which (date|day|month)|on what (date|day))\b", re.I), "date"),
+    (re.compile(r"^\s*(who|whom|whose)\b|\b(who|whom) (said|is|was|were|will|has|had|did|called|accused|told)\b",
+                re.I), "person"),
+    (re.compile(r"\bwhat (is|was|are|were) (the|a|an|his|her|its|their|\w+['’]s) (\w+ )?names?\b", re.I), "name"),
+    (re.compile(r"^\s*where\b|\bin which (area|town|city|street|country|part|state|county|region)\b|"
+                r"\bwhich (street|town|city|country|state|county)\b", re.I), "place"),
+]
+DAY_QUESTION = re.compile(r"\b(what|which) (date|day)\b", re.I)  # asks for a day: a bare year or month won't do
+HOW_MANY = re.compile(r"\bhow many\s+([^,;:?.!]+)", re.I)
+CHOICE_JOINER = re.compile(r"\s+or\s+(?=\S)", re.I)
+
+# -- names ----------------------------------------------------------------------------------------------------
+CAPITALISED = re.compile(r"\b[A-Z][\w’'\-.]*")
+NAME_CONNECTORS = frozenset("of the de da del di du von van der la le al bin &".split())
+NOT_NAMES = frozenset({"The", "A", "An", "In", "On", "At", "He", "She", "It", "They", "We", "I", "But", "And",
+                       "Image", "Pic", "Video", "Read", "More", "Mr", "Mrs", "Ms", "Sir", "Dr", "This", "That",
+                       "His", "Her", "Its", "Their", "There", "These", "Those", "What", "Which", "Who", "Whom",
+                       "Whose", "When", "Where", "Why", "How", "Is", "Are", "Was", "Were", "Do", "Does", "Did",
+                       "Can", "Could", "Has", "Have", "Had", "Will", "Would", "Should", "If", "Both", "Yes", "No"})
+TITLE_WORD = re.compile(r"[A-Z][\w’'\-]+")
+PERSON_NAME = r"[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+){0,2}"
+
+# -- answers --------------------------------------------------------------------------------------------------
+REFUSAL = re.compile(
+    r"\b(i don'?t know|i do not know|unknown|cannot (?:be )?(?:answer|determine)ed?|can't (?:answer|determine)|"
+    r"not (?:mentioned|stated|provided|specified|given|available)|no information|"
+    r"(?:do|does) not (?:say|mention|specify|contain|provide|state))\b",
+    re.IGNORECASE,
+)
+REFUSAL_STARTS = ("unknown", "i don", "i do not", "not ", "no information", "the context does not", "there is no",
+                  "it is not", "cannot", "can't")
+YES_NO = re.compile(r"^\s*(yes|no)\b", re.I)
+SOURCE_LABEL = re.compile(r"^\W*source\s*(\d+)\W*$", re.I)
+# Words that carry no fact of their own in an answer ("24 years old", "in the Met", "source 2").
+FILLER = frozenset("""year years old aged age source sources context answer mr mrs ms sir also just about around
+    only some said say says according both""".split())
+
+# -- speech ---------------------------------------------------------------------------------------------------
+SPEECH_VERB = re.compile(r"\b(said|says|told|added|stated|explained|warned|claimed|commented|insisted)\b", re.I)
+# Questions about who spoke, or what someone said or did by speaking (reporting verbs): there the speaker
+# may well be the answer ("Which regulator criticised …?" ← "The Charity Commission said … has criticised").
+ASKS_SPEAKER = re.compile(
+    r"\b(say|says|said|saying|tell|told|call|called|calls|accuse[sd]?|quote[sd]?|vow(?:ed|s)?|warn(?:ed|s)?|"
+    r"add(?:ed|s)?|describe[sd]?|according|statement|claim(?:ed|s)?|comment(?:ed|s)?|wr[io]te|insist(?:ed|s)?|"
+    r"critici[sz]\w*|condemn\w*|welcom\w*|den(?:y|ied|ies)|admit\w*|urg(?:e|ed|es)|announc\w*|confirm\w*|"
+    r"reveal\w*|argu\w*|suggest\w*|respond\w*|repl(?:y|ied|ies)|acknowledg\w*|complain\w*|prais\w*|blam\w*)\b",
+    re.I)
+OPENING_QUOTES = "“\"‘"
+
+# -- follow-ups -----------------------------------------------------------------------------------------------
+PERSONAL_PRONOUN = re.compile(r"\b(he|she|him|her|his|hers)\b", re.I)
+VAGUE_REFERENCE = re.compile(r"\b(they|them|their|it|its|this|that|there|then)\b", re.I)
+
+# -- documents ------------------------------------------------------------------------------------------------
+CAPTION = re.compile(r"^\s*(image|pic|picture|photo|video|watch|read more|more from|listen)\b\s*:?", re.I)
+INJECTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,60}\b(previous|prior|above|earlier|before|instructions?|prompts?|"
+    r"told)\b"
+    r"|\b(note|message|instructions?)\s+(to|for)\s+the\s+(assistant|ai|model|chatbot|bot|system)\b"
+    r"|^\W*(system|assistant)\s*:"
+    r"|\b(respond|reply|answer|say)\s+only\b|\brespond\s+with\b|\btell\s+the\s+user\b"
+    r"|\byou are now\b|\bsystem prompt\b|\bnew instructions?\b|\banswer (?:with|only)\b",
+    re.IGNORECASE,
+)
