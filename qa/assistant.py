@@ -93,7 +93,7 @@ class Assistant:
     def document_text(self, source: str, snapshot: Snapshot | None = None) -> str:
         """A document's text in `snapshot` (default: the live generation), cached per generation."""
         snapshot = snapshot or self.index.snapshot()
-        key = (snapshot.folder.name, source)
+        key = (snapshot.key, source)
         text = self._texts.get(key)
         if text is None:
             document = snapshot.document(source)
