@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import logging
@@ -48,7 +49,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     require_index(index)
     documents = index.documents()
     if args.json:
-        print(json.dumps([d.__dict__ if hasattr(d, "__dict__") else d._asdict() for d in documents], indent=2))
+        print(json.dumps([dataclasses.asdict(d) for d in documents], indent=2))
         return 0
     for d in documents:
         print(f"{d.chunks:5d} chunks  {d.characters:8,d} chars  {d.source}  — {d.title[:70]}")

@@ -274,8 +274,7 @@ class MilvusStore:
                                   params=dict(BM25_PARAMS))
                 indexes.add_index(field_name="gen", index_type="INVERTED")
                 indexes.add_index(field_name="source", index_type="INVERTED")
-                client.create_collection(self.chunks_name, schema=schema, index_params=indexes,
-                                         consistency_level="Strong")
+                self._create(self.chunks_name, schema, indexes)
             if not client.has_collection(self.documents_name):
                 schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
                 schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=8192)
@@ -288,12 +287,17 @@ class MilvusStore:
                 indexes = client.prepare_index_params()
                 indexes.add_index(field_name="unused", index_type="FLAT", metric_type="IP")
                 indexes.add_index(field_name="source", index_type="INVERTED")
-                client.create_collection(self.documents_name, schema=schema, index_params=indexes,
-                                         consistency_level="Strong")
+                self._create(self.documents_name, schema, indexes)
             client.load_collection(self.chunks_name)
             client.load_collection(self.documents_name)
         self._ready = True
         return made
+
+    def _create(self, name: str, schema, indexes) -> None:
+        """Without waiting for each index of the empty collection (pymilvus would poll each for half a second)."""
+        client = self.client()
+        client.create_collection(name, schema=schema, consistency_level="Strong")
+        client.create_index(name, indexes, sync=False)
 
     def drop(self) -> None:
         with self._rpc():
