@@ -42,6 +42,8 @@ PIECE_CHARS = 15_000  # at most 60,000 bytes in UTF-8, under VARCHAR's limit of 
 BATCH_ROWS = 512
 MAX_TEXT = 65_535
 MANIFEST_PART, RETIRED_PART = -1, -2  # `part` of the rows that are not document pieces
+CHUNK_FIELDS = ["id", "source", "text", "start", "end", "position"]
+KEPT_ROWS = 20_000  # chunk rows a snapshot keeps from its searches, so that reading the passages costs no call
 BM25_PARAMS = {"bm25_k1": 1.5, "bm25_b": 0.75}  # as index.keyword.KeywordIndex
 _BUILD_PARAMS = {"HNSW": {"M": 16, "efConstruction": 200}, "IVF_FLAT": {"nlist": 1024}}
 
@@ -198,10 +200,11 @@ class MilvusStore:
             finally:
                 rows.close()
 
-    def search(self, anns_field: str, data: list, k: int, rule: str, params: dict[str, Any]) -> list[dict]:
+    def search(self, anns_field: str, data: list, k: int, rule: str, params: dict[str, Any],
+               fields: list[str]) -> list[dict]:
         with self._rpc():
             hits = self.client().search(self.chunks_name, data=data, anns_field=anns_field, limit=k, filter=rule,
-                                        output_fields=["id"], search_params=params)
+                                        output_fields=fields, search_params=params)
         return list(hits[0]) if hits else []
 
     def read_manifest(self) -> tuple[dict[str, Any], list[str]] | None:
@@ -343,6 +346,17 @@ class MilvusSnapshot:
         self._visible = view.visible()
         self._documents = f"part >= 0 and {self._visible}"
         self._kind = str(manifest.get("milvus_index", "FLAT"))
+        # Rows of this view never change (a chunk id is never reused), so searches' rows and titles are kept.
+        self._rows: dict[int, dict[str, Any]] = {}
+        self._titles: dict[str, str] = {}
+        self._cache_lock = threading.Lock()
+
+    def _keep(self, hits: list[dict]) -> None:
+        with self._cache_lock:
+            if len(self._rows) > KEPT_ROWS:
+                self._rows.clear()
+            for hit in hits:
+                self._rows[int(hit["id"])] = hit["entity"]
 
     @property
     def generation(self) -> int:
@@ -361,37 +375,53 @@ class MilvusSnapshot:
 
     def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         params = search_params(self._kind, k, self.store.config.ivf_nprobe)
-        hits = self.store.search("dense", [vector[0].astype(np.float32).tolist()], k, self._visible, params)
+        hits = self.store.search("dense", [vector[0].astype(np.float32).tolist()], k, self._visible, params,
+                                 CHUNK_FIELDS)
+        self._keep(hits)
         return [(int(h["id"]), float(h["distance"])) for h in hits]
 
     def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
         terms = " ".join(dict.fromkeys(tokenize(query)))  # each term once, as KeywordIndex.search
         if not terms:
             return []
-        hits = self.store.search("sparse", [terms], k, self._visible, {"metric_type": "BM25"})
+        hits = self.store.search("sparse", [terms], k, self._visible, {"metric_type": "BM25"},
+                                 [*CHUNK_FIELDS, "dense"])
+        self._keep(hits)
         # Milvus Lite reports BM25 as a negative distance, a server as a positive score: the rank is the same.
         return [(int(h["id"]), abs(float(h["distance"]))) for h in hits]
 
+    def _kept(self, ids: list[int], field: str) -> tuple[dict[int, dict[str, Any]], list[int]]:
+        with self._cache_lock:
+            kept = {i: row for i in ids if (row := self._rows.get(i)) is not None and field in row}
+        return kept, [i for i in ids if i not in kept]
+
     def dense_scores(self, vector: np.ndarray, ids: list[int]) -> dict[int, float]:
-        if not ids:
-            return {}
-        rows = self.store.query(self.store.chunks_name, f"id in {ids}", ["id", "dense"])
-        return {int(r["id"]): float(np.asarray(r["dense"], dtype=np.float32) @ vector[0]) for r in rows}
+        rows, missing = self._kept([int(i) for i in ids], "dense")
+        if missing:
+            rows.update((int(r["id"]), r) for r in self.store.query(self.store.chunks_name, f"id in {missing}",
+                                                                      ["id", "dense"]))
+        return {i: float(np.asarray(r["dense"], dtype=np.float32) @ vector[0]) for i, r in rows.items()}
 
     def chunks(self, ids: list[int]) -> dict[int, tuple[Chunk, str]]:
-        if not ids:
-            return {}
-        rows = self.store.query(self.store.chunks_name, f"id in {[int(i) for i in ids]} and {self._visible}",
-                                ["id", "source", "text", "start", "end", "position"])
-        sources = sorted({r["source"] for r in rows})
-        titles = {}
-        if sources:
+        rows, missing = self._kept([int(i) for i in ids], "text")
+        if missing:
+            rows.update((int(r["id"]), r) for r in self.store.query(
+                self.store.chunks_name, f"id in {missing} and {self._visible}", CHUNK_FIELDS))
+        titles = self._titles_of({r["source"] for r in rows.values()})
+        return {i: (Chunk(r["source"], r["text"], int(r["start"]), int(r["end"]), int(r["position"])),
+                    titles.get(r["source"], r["source"])) for i, r in rows.items()}
+
+    def _titles_of(self, sources: set[str]) -> dict[str, str]:
+        with self._cache_lock:
+            missing = sorted(s for s in sources if s not in self._titles)
+        if missing:
             heads = self.store.query(self.store.documents_name,
-                                     f"part == 0 and source in {literals(sources)} and {self._visible}",
+                                     f"part == 0 and source in {literals(missing)} and {self._visible}",
                                      ["source", "info"])
-            titles = {h["source"]: json.loads(h["info"])["title"] for h in heads}
-        return {int(r["id"]): (Chunk(r["source"], r["text"], int(r["start"]), int(r["end"]), int(r["position"])),
-                               titles.get(r["source"], r["source"])) for r in rows}
+            with self._cache_lock:
+                self._titles.update((h["source"], json.loads(h["info"])["title"]) for h in heads)
+        with self._cache_lock:
+            return {s: self._titles[s] for s in sources if s in self._titles}
 
     def _heads(self) -> Iterator[tuple[str, dict[str, Any]]]:
         for row in self.store.scan(self.store.documents_name, f"part == 0 and {self._visible}", ["source", "info"]):
