@@ -26,8 +26,8 @@ def _index_config(args: argparse.Namespace) -> IndexConfig:
 
 def store_settings(args: argparse.Namespace) -> dict[str, str]:
     """IndexConfig fields of the --store flags that were given (the token never: it comes from the environment)."""
-    flags = {"store": "store", "milvus_uri": "milvus_uri", "milvus_collection": "milvus_collection"}
-    return {field: getattr(args, flag) for field, flag in flags.items() if getattr(args, flag, None)}
+    fields = ("store", "milvus_uri", "milvus_collection")  # each the dest of its flag
+    return {field: getattr(args, field) for field in fields if getattr(args, field, None)}
 
 
 def cmd_index(args: argparse.Namespace) -> int:
