@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from bench.stores import add_store_argument
+from bench.stores import main as compare_stores
 from index.encoders import BACKENDS as EMBED_BACKENDS
 from index.encoders import DTYPES as EMBED_DTYPES
 
@@ -83,6 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="lever: load the default model from a bfloat16 copy of its cache (written once)")
     parser.add_argument("--cache", type=Path, metavar="DIR",
                         help="where the news articles are written (default: the per-user cache, citeqa/bench)")
+    add_store_argument(parser)
 
 
 # -- small helpers ----------------------------------------------------------------------------------------
@@ -786,6 +789,8 @@ def main(args: argparse.Namespace) -> int:
         raise ValueError("--questions must be at least 1")
     if args.threads is not None and args.threads < 1:
         raise ValueError("--threads must be at least 1")
+    if getattr(args, "store", None):
+        return compare_stores(args)
     bench = Bench(args)
     json_path, md_path = bench.run()
     from bench.report import summary_lines

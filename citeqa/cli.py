@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import logging
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from index.backend import MILVUS_TOKEN_ENV, STORES
 from index.config import IndexConfig, default_index_dir
 
 
@@ -18,7 +20,14 @@ def _index_config(args: argparse.Namespace) -> IndexConfig:
     values = {"path": Path(args.index) if args.index else default_index_dir()}
     if getattr(args, "embedding_model", None):
         values["embedding_model"] = args.embedding_model
+    values.update(store_settings(args))
     return IndexConfig(**values)
+
+
+def store_settings(args: argparse.Namespace) -> dict[str, str]:
+    """IndexConfig fields of the --store flags that were given (the token never: it comes from the environment)."""
+    fields = ("store", "milvus_uri", "milvus_collection")  # each the dest of its flag
+    return {field: getattr(args, field) for field in fields if getattr(args, field, None)}
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -40,7 +49,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     require_index(index)
     documents = index.documents()
     if args.json:
-        print(json.dumps([d.__dict__ if hasattr(d, "__dict__") else d._asdict() for d in documents], indent=2))
+        print(json.dumps([dataclasses.asdict(d) for d in documents], indent=2))
         return 0
     for d in documents:
         print(f"{d.chunks:5d} chunks  {d.characters:8,d} chars  {d.source}  — {d.title[:70]}")
@@ -128,6 +137,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return _bench_module().main(args)
 
 
+def add_store_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", choices=STORES, help="where the index lives: faiss (in the --index folder, default) "
+                   "or milvus (docs/scale.md)")
+    p.add_argument("--milvus-uri", help="Milvus server URL (http://host:19530) or Milvus Lite file (*.db; default: "
+                   f"milvus.db in the --index folder); a token comes from {MILVUS_TOKEN_ENV} only")
+    p.add_argument("--milvus-collection", help="Milvus collection name (default: after the --index folder's name)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="citeqa", description="Answers from your own articles, with citations.")
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging")
@@ -136,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     def with_index(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--index", help=f"index folder (default: {default_index_dir()})")
         p.add_argument("--embedding-model", help="sentence-transformers name or folder (default: all-MiniLM-L6-v2)")
+        add_store_arguments(p)
         return p
 
     p = with_index(sub.add_parser("index", help="add files and folders to the index (incremental)"))
@@ -182,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="citeqa: %(message)s")
     for noisy in ("faiss", "faiss.loader", "sentence_transformers", "transformers", "httpx"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+    if not args.verbose:  # pymilvus logs each failed call itself; citeqa reports it once, with the fix
+        logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -8,6 +8,7 @@ from typing import Any
 
 from platformdirs import user_cache_dir
 
+from index.backend import check_store_settings
 from index.embedding import DEFAULT_EMBEDDING_MODEL
 from index.encoders import check_choices
 
@@ -40,12 +41,20 @@ class IndexConfig:
     dense_kind: str = "auto"  # "flat", "ivf", or "auto": IVF past approximate_threshold chunks
     approximate_threshold: int = 200_000
     ivf_nprobe: int = 64  # IVF cells scanned per query: recall against speed, fixed when the IVF index is built
+    # Where the index lives (docs/scale.md): "faiss" keeps it in `path`; "milvus" in Milvus at `milvus_uri`, a
+    # Milvus Lite file (*.db; "" is path/milvus.db) or a server URL, whose token comes only from the environment
+    # (CITEQA_MILVUS_TOKEN). Its collections are named after milvus_collection ("" means after path's folder).
+    store: str = "faiss"
+    milvus_uri: str = ""
+    milvus_collection: str = ""
+    milvus_index: str = "FLAT"  # the dense index Milvus builds: FLAT, HNSW, IVF_FLAT, IVF_PQ, DISKANN, AUTOINDEX
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", Path(self.path).expanduser() if self.path else default_index_dir())
         if self.dense_kind not in {"auto", "flat", "ivf"}:
             raise ValueError(f"dense_kind must be auto, flat or ivf, not {self.dense_kind!r}")
         check_choices(self.embedding_backend, self.embedding_dtype)
+        check_store_settings(self.store, self.milvus_uri, self.milvus_collection, self.milvus_index)
         if self.query_threads is not None and self.query_threads < 1:
             raise ValueError("query_threads must be at least 1, or None")
         if self.ivf_nprobe < 1:

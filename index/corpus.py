@@ -12,44 +12,35 @@ from typing import Literal
 import numpy as np
 from filelock import FileLock, Timeout
 
+from index.backend import Store, StoreSnapshot, StoreWriter, open_store
 from index.config import IndexConfig
 from index.documents import Chunk, Document, IndexReport, Passage
 from index.encoders import engine_of
 from index.fusion import reciprocal_rank_fusion
 from index.loaders import Skipped, load_documents
 from index.runtime import query_threads
-from index.store import (
-    SCHEMA_VERSION,
-    DocumentInfo,
-    IndexError_,
-    IndexMismatchError,
-    IndexMissingError,
-    Snapshot,
-    Writer,
-    collect_garbage,
-    open_snapshot,
-    read_current,
-)
-from index.vectors import approximate
+from index.store import SCHEMA_VERSION, DocumentInfo, IndexError_, IndexMismatchError, IndexMissingError
 
 log = logging.getLogger("citeqa.index")
 SearchMode = Literal["hybrid", "dense", "keyword"]
 
 
 class Index:
-    """A folder of generations plus the embedder that fills it. The embedder loads only when needed."""
+    """A store (a folder of generations, or Milvus) plus the embedder that fills it. The embedder loads only
+    when needed. `root` is the local folder; it holds the store itself, or only the writers' lock for Milvus."""
 
-    def __init__(self, config: IndexConfig | None = None, embedder=None) -> None:
+    def __init__(self, config: IndexConfig | None = None, embedder=None, store: Store | None = None) -> None:
         self.config = config or IndexConfig()
         self.root = self.config.path
+        self.store = store or open_store(self.config)
         self._embedder = embedder
-        self._snapshot: Snapshot | None = None
+        self._snapshot: StoreSnapshot | None = None
         self._snapshot_lock = threading.Lock()
 
     # -- reading -------------------------------------------------------------------------------
     @property
     def exists(self) -> bool:
-        return read_current(self.root) is not None
+        return self.store.exists()
 
     @property
     def embedder(self):
@@ -77,17 +68,16 @@ class Index:
         """The embedder if it is loaded, else None: for sharing it without forcing a load."""
         return self._embedder
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self) -> StoreSnapshot:
         """The live generation; reopened only when a writer has published a newer one.
 
         Safe from many threads. A replaced snapshot is never closed here: a thread may still be searching it,
         and it closes by itself when the last one lets go. Pass the snapshot to `search`/`document` to read
         several things from one generation while a writer publishes the next.
         """
-        live = read_current(self.root)
         with self._snapshot_lock:
-            if self._snapshot is None or live != self._snapshot.folder:
-                fresh = open_snapshot(self.root)
+            fresh = self.store.open(self._snapshot)
+            if fresh is not self._snapshot:
                 self._check_compatible(fresh.manifest)
                 self._snapshot = fresh
             return self._snapshot
@@ -114,10 +104,10 @@ class Index:
                 f"--index {self.root}`, or use the model it was built with"
             )
 
-    def documents(self, snapshot: Snapshot | None = None) -> list[DocumentInfo]:
+    def documents(self, snapshot: StoreSnapshot | None = None) -> list[DocumentInfo]:
         return (snapshot or self.snapshot()).documents()
 
-    def document(self, source: str, snapshot: Snapshot | None = None) -> Document | None:
+    def document(self, source: str, snapshot: StoreSnapshot | None = None) -> Document | None:
         return (snapshot or self.snapshot()).document(source)
 
     def manifest(self) -> dict:
@@ -130,7 +120,7 @@ class Index:
             return self.embedder.encode([query], threads=threads)
 
     def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid",
-               query_vector: np.ndarray | None = None, snapshot: Snapshot | None = None) -> list[Passage]:
+               query_vector: np.ndarray | None = None, snapshot: StoreSnapshot | None = None) -> list[Passage]:
         """The k best passages. Hybrid fuses dense and BM25 rankings with RRF; scores are kept for both.
 
         `snapshot` pins the generation searched (default: the live one), so that offsets can be checked
@@ -139,7 +129,7 @@ class Index:
         if k <= 0:
             raise ValueError("k must be positive")
         snap = snapshot or self.snapshot()
-        if snap.dense.ntotal == 0 or not query.strip():
+        if snap.size == 0 or not query.strip():
             return []
         depth = max(k, self.config.candidates)
         dense: list[tuple[int, float]] = []
@@ -147,10 +137,9 @@ class Index:
         if mode in ("hybrid", "dense"):
             vector = query_vector if query_vector is not None else self.embed_query(query)
             with query_threads(self.config.query_threads):
-                scores, ids = snap.dense.search(vector, min(depth, snap.dense.ntotal))
-            dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+                dense = snap.dense_search(vector, depth)
         if mode in ("hybrid", "keyword"):
-            keyword = snap.keyword.search(query, depth)
+            keyword = snap.keyword_search(query, depth)
         weighted = [(ranking, weight) for ranking, weight in
                     ((dense, self.config.dense_weight), (keyword, self.config.keyword_weight)) if ranking]
         fused = reciprocal_rank_fusion([[i for i, _ in r] for r, _ in weighted], self.config.rrf_k,
@@ -165,8 +154,7 @@ class Index:
         need = [i for i in best if i not in dense_score and mode == "hybrid"]
         if need:
             vector = query_vector if query_vector is not None else self.embed_query(query)
-            for i in need:
-                dense_score[i] = float(snap.dense.reconstruct(i) @ vector[0])
+            dense_score.update(snap.dense_scores(vector, need))
         passages = []
         for i in best:
             chunk, title = rows[i]
@@ -182,7 +170,7 @@ class Index:
         self.root.mkdir(parents=True, exist_ok=True)
         return FileLock(self.root / ".lock", timeout=self.config.lock_timeout)
 
-    def _writer(self, rebuild: bool) -> Writer:
+    def _writer(self, rebuild: bool) -> StoreWriter:
         base = None
         if not rebuild and self.exists:
             base = self.snapshot()
@@ -194,7 +182,7 @@ class Index:
             "chunk_tokens": self.config.chunk_tokens,
             "overlap_tokens": self.config.overlap_tokens,
         }
-        return Writer(self.root, base, manifest)
+        return self.store.writer(base, manifest)
 
     def _locked(self):
         lock = self._lock()
@@ -242,7 +230,7 @@ class Index:
             embedded = 0
             if todo or removed or rebuild or not self.exists:
                 embedded = self._write(todo, removed, rebuild, progress)
-            collect_garbage(self.root)
+            self.store.collect_garbage()
         finally:
             lock.release()
         return IndexReport(tuple(added), tuple(updated), tuple(unchanged), tuple(removed), tuple(skipped),
@@ -284,7 +272,7 @@ class Index:
             if missing:
                 raise KeyError(f"not in the index: {', '.join(missing)} (see `citeqa list`)")
             self._write([], sources, rebuild=False, progress=False)
-            collect_garbage(self.root)
+            self.store.collect_garbage()
         finally:
             lock.release()
         return IndexReport(removed=tuple(sources), seconds=time.perf_counter() - started)
@@ -304,8 +292,6 @@ class Index:
             for document, chunks in chunked:
                 writer.put(document, chunks, vectors[offset:offset + len(chunks)])
                 offset += len(chunks)
-            writer.dense = approximate(writer.dense, self.config.dense_kind, self.config.approximate_threshold,
-                                       self.config.ivf_nprobe)
             writer.publish()
         except BaseException:
             writer.abort()
@@ -320,6 +306,7 @@ class Index:
             snapshot, self._snapshot = self._snapshot, None
         if snapshot is not None:
             snapshot.close()
+        self.store.close()
 
 
 def require_index(index: Index) -> None:

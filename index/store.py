@@ -168,6 +168,24 @@ class Snapshot:
     def generation(self) -> int:
         return int(self.manifest["generation"])
 
+    @property
+    def key(self) -> str:
+        return self.folder.name
+
+    @property
+    def size(self) -> int:
+        return self.dense.ntotal
+
+    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        scores, ids = self.dense.search(vector, min(k, self.dense.ntotal))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
+        return self.keyword.search(query, k)
+
+    def dense_scores(self, vector: np.ndarray, ids: list[int]) -> dict[int, float]:
+        return {i: float(self.dense.reconstruct(i) @ vector[0]) for i in ids}
+
     def close(self) -> None:
         self.db.close()
 

@@ -16,7 +16,8 @@ import numpy as np
 
 from index.corpus import Index
 from index.documents import IndexReport, Passage
-from index.store import DocumentInfo, Snapshot
+from index.backend import StoreSnapshot as Snapshot
+from index.store import DocumentInfo
 from qa.analysis import Kind, QuestionAnalysis, analyse
 from qa.answer import Answer, Citation, Evidence, Verdict
 from qa.checks import Check, Confidence, Draft, build_checks, run_checks
@@ -113,7 +114,7 @@ class Assistant:
     def document_text(self, source: str, snapshot: Snapshot | None = None) -> str:
         """A document's text in `snapshot` (default: the live generation), cached per generation."""
         snapshot = snapshot or self.index.snapshot()
-        key = (snapshot.folder.name, source)
+        key = (snapshot.key, source)
         text = self._texts.get(key)
         if text is None:
             document = snapshot.document(source)

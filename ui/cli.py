@@ -56,6 +56,9 @@ def make_assistant(args: argparse.Namespace):
     index = {"path": Path(args.index)} if getattr(args, "index", None) else {}
     if getattr(args, "embedding_model", None):
         index["embedding_model"] = args.embedding_model
+    for field in ("store", "milvus_uri", "milvus_collection"):  # the --store flags of `citeqa chat`
+        if getattr(args, field, None):
+            index[field] = getattr(args, field)
     overrides = {}
     if getattr(args, "generator", None):
         overrides["generator"] = args.generator
