@@ -146,8 +146,9 @@ def holds_kind(text: str, question: QuestionAnalysis) -> bool:
     raw = {w.lower().strip(".,;:") for w in text.split()}
     if kind is Kind.NUMBER:
         return any(any(c.isdigit() for c in w) for w in words) or bool(raw & (set(NUMBER_WORDS) | QUANTITY_WORDS))
-    if kind is Kind.YEAR:
-        return any(YEAR.fullmatch(w) for w in words)
+    if kind is Kind.YEAR:  # read from the text as written: "1,200 officers" holds no year
+        return any(w not in question.terms for w in re.findall(r"(?<![\d,.])\d{4}(?![\d,])", text)
+                   if YEAR.fullmatch(w))
     if kind is Kind.DATE and question.asks_day:
         return any(w in DAY_WORDS or DAY_NUMBER.fullmatch(w) for w in raw | set(words))
     if kind is Kind.DATE:

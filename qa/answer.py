@@ -39,6 +39,15 @@ class Citation:
 
 
 @dataclass(frozen=True, slots=True)
+class Confidence:
+    """How sure the generator was: its answer's mean token log-probability, and the probability it gave to
+    beginning with a refusal ("unknown") instead. Unknown for generators that do not say (extractive)."""
+
+    mean_logprob: float | None = None
+    refusal: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """One answer check's judgement (qa.checks)."""
 
@@ -67,6 +76,7 @@ class Answer:
     checks: tuple[Verdict, ...] = ()
     draft: str = ""  # what the generator wrote, before checks and citations
     engine: str = ""
+    confidence: Confidence = field(default_factory=Confidence)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values: the one shape the CLI's --json, the chat's API and the eval all use."""

@@ -19,8 +19,8 @@ from index.documents import IndexReport, Passage
 from index.backend import StoreSnapshot as Snapshot
 from index.store import DocumentInfo
 from qa.analysis import Kind, QuestionAnalysis, analyse
-from qa.answer import Answer, Citation, Evidence, Verdict
-from qa.checks import Check, Confidence, Draft, build_checks, run_checks
+from qa.answer import Answer, Citation, Confidence, Evidence, Verdict
+from qa.checks import Check, Draft, build_checks, run_checks
 from qa.citing import CitedClaim, cite
 from qa.config import Config
 from qa.conflicts import Conflict, find_conflict
@@ -29,7 +29,7 @@ from qa.evidence import EvidenceSelector
 from qa.followup import standalone_question
 from qa.generators import Generator, load_generator
 from qa.lexicon import REFUSAL_STARTS, SOURCE_LABEL, YES_NO
-from qa.prompt import Prompt, build_prompt
+from qa.prompt import Prompt, build_prompt, disagreement_messages
 from qa.quoting import quote_claim
 from qa.roles import asked_role, holder
 from qa.speakers import with_speakers
@@ -196,14 +196,14 @@ class Assistant:
         engine = getattr(generator, "engine", "")
 
         def finish(text: str, citations: tuple[Citation, ...] = (), verdicts: tuple[Verdict, ...] = (),
-                   draft: str = "", conflict: bool = False) -> Answer:
+                   draft: str = "", conflict: bool = False, sure: Confidence = Confidence()) -> Answer:
             timings["total"] = time.perf_counter() - started
             rejected = next((v for v in verdicts if not v.keep), None)
             if rejected is not None:
                 text, citations = ABSTENTION, ()
             return Answer(question, text, citations, rejected is not None, passages, dict(timings), conflict, asked,
                           generator.name, rejected.reason if rejected else "", rejected.detail if rejected else "",
-                          verdicts, draft, engine)
+                          verdicts, draft, engine, sure)
 
         if not sentences or sentences[0].score < self.config.min_relevance:
             yield finish("", verdicts=(Verdict("relevant", False, "Nothing in the documents is about this question.",
@@ -230,11 +230,12 @@ class Assistant:
         pool = self._pool(sentences, prompt)
         claim = quote_claim(cite(answer, analysis, pool, self.config.min_support))
         claim = self._role_holder(analysis, claim, pool)
-        draft = Draft(analysis, claim.text, claim, tuple(prompt.evidence), confidence(pieces))
+        sure = confidence(pieces)
+        draft = Draft(analysis, claim.text, claim, tuple(prompt.evidence), sure, passages)
         verdicts = run_checks(self.checks, draft)
         if any(not v.keep for v in verdicts):
             timings["verify"] = time.perf_counter() - mark
-            yield finish("", verdicts=verdicts, draft=raw)
+            yield finish("", verdicts=verdicts, draft=raw, sure=sure)
             return
         text, citations = self._render(claim)
         conflict = None
@@ -245,7 +246,7 @@ class Assistant:
             citations += (Citation.of(conflict.evidence, marker),)
             text = f"{text.rstrip('.')}. However, another source says: {conflict.answer.rstrip('.')} [{marker}]."
         timings["verify"] = time.perf_counter() - mark
-        yield finish(text, citations, verdicts, raw, conflict is not None)
+        yield finish(text, citations, verdicts, raw, conflict is not None, sure)
 
     @staticmethod
     def _pool(sentences: list[Evidence], prompt: Prompt) -> list[Evidence]:
@@ -307,4 +308,11 @@ class Assistant:
             with self._generate_lock:
                 return "".join(p.text for p in generator.stream(prompt))
 
-        return find_conflict(analysis, claim.text, cited, candidates, self.config.conflict_margin, ask)
+        def judge(question: QuestionAnalysis, first: Evidence, _: str, second: Evidence, __: str) -> bool:
+            messages = disagreement_messages(question, first.text, second.text)
+            with self._generate_lock:
+                reply = "".join(p.text for p in generator.stream_messages(messages))
+            return bool(YES_NO.match(reply)) and reply.strip().lower().startswith("yes")
+
+        judging = judge if hasattr(generator, "stream_messages") else None
+        return find_conflict(analysis, claim.text, cited, candidates, self.config.conflict_margin, ask, judging)

@@ -13,19 +13,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from qa.analysis import Form, QuestionAnalysis, holds_kind
-from qa.answer import Evidence, Verdict
+from index.documents import Passage
+from qa.answer import Confidence, Evidence, Verdict
 from qa.citing import CitedClaim
 from qa.lexicon import REFUSAL, SPEECH_VERB, YES_NO
 from qa.matching import coverage, same_term, terms
-
-
-@dataclass(frozen=True, slots=True)
-class Confidence:
-    """How sure the generator was: its answer's mean token log-probability, and the probability it gave to
-    beginning with a refusal ("unknown") instead. Unknown for generators that do not say (extractive)."""
-
-    mean_logprob: float | None = None
-    refusal: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +27,7 @@ class Draft:
     claim: CitedClaim
     evidence: tuple[Evidence, ...]  # the sentences the generator was given, best first
     confidence: Confidence
+    passages: tuple[Passage, ...] = ()  # what retrieval found
 
 
 class Check(Protocol):
@@ -43,8 +36,13 @@ class Check(Protocol):
     def __call__(self, draft: Draft) -> Verdict: ...
 
 
-def _keep(name: str) -> Verdict:
-    return Verdict(name, True)
+def _keep(name: str, detail: str = "") -> Verdict:
+    return Verdict(name, True, detail=detail)
+
+
+def is_refusal(text: str) -> bool:
+    """An empty answer, "unknown", "I don't know", "the context does not say"…"""
+    return not text.strip() or bool(REFUSAL.search(text))
 
 
 class Answered:
@@ -53,7 +51,7 @@ class Answered:
     name = "answered"
 
     def __call__(self, draft: Draft) -> Verdict:
-        if draft.answer.strip() and not REFUSAL.search(draft.answer):
+        if not is_refusal(draft.answer):
             return _keep(self.name)
         return Verdict(self.name, False, "The passages found do not answer this question.",
                        f"the generator replied “{draft.answer[:200]}”")
@@ -66,7 +64,7 @@ class Grounded:
 
     def __call__(self, draft: Draft) -> Verdict:
         if draft.claim.supported:
-            return _keep(self.name)
+            return _keep(self.name, f"support {draft.claim.support:.2f}")
         if draft.question.form is Form.OPEN:
             reason = f"The passages found do not say “{draft.answer[:120]}”."
         else:
@@ -92,6 +90,29 @@ class Confident:
         return Verdict(self.name, False, "The passages found do not answer this question with certainty.",
                        f"mean token log-probability {c.mean_logprob:.2f} (threshold {self.min_mean_logprob}), "
                        f"probability of “unknown” {c.refusal or 0:.2f} (threshold {self.max_refusal})")
+
+
+@dataclass(frozen=True, slots=True)
+class AboutTheQuestion:
+    """The cited documents are about what the question asks: their retrieved text holds enough of the
+    question's words. A fluent answer drawn from a document about something else is how a question that
+    nothing indexed answers gets a confident, cited, wrong reply. Calibrated on the general dev set."""
+
+    min_coverage: float = 0.35
+    name: str = "about_the_question"
+
+    def __call__(self, draft: Draft) -> Verdict:
+        sources = {c.source for c in draft.claim.citations}
+        if not sources or not draft.question.terms:
+            return _keep(self.name)
+        text = " ".join([c.text for c in draft.claim.citations] + [p.text for p in draft.passages
+                                                                   if p.source in sources])
+        covered = coverage(set(draft.question.terms), terms(text))
+        if covered >= self.min_coverage:
+            return _keep(self.name, f"the cited documents hold {covered:.0%} of the question's words")
+        return Verdict(self.name, False, "The passages found are about something else than this question.",
+                       f"the cited documents hold {covered:.0%} of the question's words "
+                       f"(threshold {self.min_coverage:.0%})")
 
 
 class RightKind:
@@ -169,6 +190,7 @@ class YesNoAnswered:
 REGISTRY: dict[str, type] = {c.name if isinstance(c.name, str) else c.__name__: c for c in (
     Answered, Grounded, RightKind, CountsAsked, NotOnlySpeaker, YesNoAnswered)}
 REGISTRY["confident"] = Confident
+REGISTRY["about_the_question"] = AboutTheQuestion
 
 
 def build_checks(names: Sequence[str], settings: dict[str, dict] | None = None) -> list[Check]:

@@ -7,7 +7,8 @@ from typing import Any
 
 from index.config import IndexConfig
 
-DEFAULT_CHECKS = ("answered", "grounded", "right_kind", "yes_no", "counts_asked", "not_only_speaker")
+DEFAULT_CHECKS = ("answered", "grounded", "about_the_question", "right_kind", "yes_no", "counts_asked",
+                  "not_only_speaker")
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,3 +109,12 @@ def build_prompt(analysis: QuestionAnalysis, evidence: list[Evidence], passages:
         return Prompt(analysis, tuple(chosen), tuple(messages_for_passages(analysis, fit_passages(passages, count,
                                                                                                   budget))))
     return Prompt(analysis, tuple(chosen), tuple(messages_for(analysis, chosen)))
+
+
+def disagreement_messages(analysis: QuestionAnalysis, first: str, second: str) -> list[dict[str, str]]:
+    """Asks whether two sentences answer the question differently about the same thing (a real conflict) or
+    speak of different things, times or places (two moments of one story)."""
+    return [{"role": "system", "content": "You compare two statements. Reply yes or no."},
+            {"role": "user", "content": f"Question: {analysis.text}\nStatement 1: {first}\nStatement 2: {second}\n"
+                                        "Do the two statements give different answers to the question about the same "
+                                        "event, person or thing? Reply yes or no."}]

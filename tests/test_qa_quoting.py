@@ -1,5 +1,5 @@
 from qa.answer import Citation
-from qa.citations import CitedClaim
+from qa.citing import CitedClaim
 from qa.quoting import quote_claim, source_wording
 
 

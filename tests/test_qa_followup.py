@@ -1,0 +1,36 @@
+"""A follow-up is rewritten only when it cannot stand alone, and only from the previous turn."""
+
+from qa.followup import stands_alone, standalone_question
+
+HISTORY = [("Who captained the Northern Star?", "Ines Varga [1]")]
+
+
+def test_a_pronoun_after_a_name_in_the_question_stands_alone():
+    assert stands_alone("How old was Tomas Berg when he retired?")
+
+
+def test_a_question_naming_someone_is_not_rewritten_by_an_unrelated_turn():
+    assert standalone_question("How old was Tomas Berg when he retired?", HISTORY) == \
+        "How old was Tomas Berg when he retired?"
+
+
+def test_a_pronoun_without_a_name_takes_the_person_who_answered_a_who_question():
+    assert standalone_question("How old was she?", HISTORY) == "How old was Ines Varga?"
+
+
+def test_a_pronoun_takes_the_person_the_previous_question_named():
+    history = [("When did Tomas Berg retire?", "In 1990 [1]")]
+    assert standalone_question("Where was he born?", history) == "Where was Tomas Berg born?"
+
+
+def test_a_fragment_leans_on_the_previous_question():
+    assert standalone_question("And the mate?", HISTORY) == "Who captained the Northern Star: And the mate?"
+
+
+def test_a_question_without_history_is_unchanged():
+    assert standalone_question("How old was she?", None) == "How old was she?"
+
+
+def test_only_the_previous_turn_lends_a_name():
+    history = [("When did Tomas Berg retire?", "In 1990 [1]"), ("What is the weather?", "Rain [1]")]
+    assert "Tomas Berg" not in standalone_question("Where was he born?", history)
