@@ -163,7 +163,7 @@ class BenchRun:
         emulated = not self.results["machine"]["amx"] and any("torch bfloat16" in label for label in rows)
         return {"corpus": self.index_corpus.name, "documents": self.index_corpus.documents, "engines": rows,
                 "product_engine": self.product_embedding.label,
-                "note": "this CPU has no AMX: torch bfloat16 is emulated" if emulated else ""}
+                "note": "This CPU has no AMX: torch bfloat16 is emulated" if emulated else ""}
 
     def measure_noop(self) -> dict[str, Any]:
         from index.store import read_current
