@@ -105,7 +105,8 @@ def measure_engine(name: str, engine: str, prompts: list[list[Message]], runs: i
 
 
 def compare_engines(generators: list[str], quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
-    """{model: {engines: {engine: row}, identical: k, prompts: n}}; a failing engine is recorded, not fatal."""
+    """Each model on each engine, and how many prompts both engines answered alike; a failing engine is recorded
+    in its row, not fatal."""
     from qa.generators import load_generator
 
     runs, count = (2, 2) if quick else (5, 5)
