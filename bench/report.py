@@ -48,11 +48,14 @@ def _cell(text: Any) -> str:
 
 
 def table(header: list[str], rows: list[list[Any]]) -> list[str]:
-    """A markdown table; every row gets exactly as many cells as the header."""
+    """A markdown table; every row gets exactly as many cells as the header (a short one, such as an error row,
+    is padded)."""
     width = len(header)
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * width]
     for row in rows:
-        cells = [_cell(c) for c in row][:width]
+        if len(row) > width:
+            raise ValueError(f"a row of {len(row)} cells under a header of {width}: {row}")
+        cells = [_cell(c) for c in row]
         lines.append("| " + " | ".join(cells + ["—"] * (width - len(cells))) + " |")
     return lines + [""]
 
@@ -163,10 +166,9 @@ def _retrieval(results: dict) -> list[str]:
         return []
     return ["## Retrieval", "", f"{get(r, 'total', 'count')} queries, {r['mode']} top {r['k']} over {r['chunks']} "
             f"chunks, queries embedded on {r['embedding']}.", "",
-            *table(["stage", "p50", "p95"], [["query embedding", _ms(get(r, "embed", "p50")), _ms(get(r, "embed", "p95"))],
-                                            ["search (dense + BM25 + fusion)", _ms(get(r, "search", "p50")),
-                                             _ms(get(r, "search", "p95"))],
-                                            ["total", _ms(get(r, "total", "p50")), _ms(get(r, "total", "p95"))]])]
+            *table(["stage", "p50", "p95"], [[label, _ms(get(r, key, "p50")), _ms(get(r, key, "p95"))] for label, key in
+                                            (("query embedding", "embed"), ("search (dense + BM25 + fusion)", "search"),
+                                             ("total", "total"))])]
 
 
 def _index(results: dict) -> list[str]:

@@ -82,7 +82,7 @@ def full_results() -> dict:
                "citation_recall": 0.9, "citation_precision": 0.9, "grounding": 1.0, "abstention_f1": 0.5, "errors": 0}
     return {
         "started": "2026-12-01", "command": "citeqa bench", "quick": False, "seconds": 100.0,
-        "machine": {"cpu": "test cpu | with a bar", "amx": False, "avx512_bf16": True, "cores": 2, "memory_gb": 24,
+        "machine": {"cpu": "test cpu", "amx": False, "avx512_bf16": True, "cores": 2, "memory_gb": 24,
                     "load_average_start": 0.4, "load_average_end": 0.6, "versions": {"ctranslate2": "4.8.5"}},
         "corpus": {"name": "seeds", "folder": "seeds", "documents": 2, "bytes": 26000, "questions": 103,
                    "queries": 103, "note": ""},
@@ -90,9 +90,10 @@ def full_results() -> dict:
         "stages": {name: {"status": "ok", "seconds": 1.0, "load": [0.5, 0.6], "busy": False}
                    for name in bench_run.STAGES} | {"stores": {"status": "skipped", "reason": "no --store given"}},
         "index": {"corpus": "news", "documents": 10_000, "product_engine": "ctranslate2 int16", "note": "",
-                  "engines": {"ctranslate2 int16": {"engine": "ctranslate2 int16", "documents": 10_000, "chunks": 63_000,
-                                                    "chunks_per_s": 65.0, "seconds": 970.0, "process_seconds": 990.0,
-                                                    "embedder_load_seconds": 1.0, "peak_rss_mb": 900.0},
+                  "engines": {"ctranslate2 int16": {"engine": "ctranslate2 int16", "documents": 10_000,
+                                                    "chunks": 63_000, "chunks_per_s": 65.0, "seconds": 970.0,
+                                                    "process_seconds": 990.0, "embedder_load_seconds": 1.0,
+                                                    "peak_rss_mb": 900.0},
                               "torch bfloat16": {"error": "RuntimeError: out of memory"}}},
         "noop": {"runs": [1.1, 1.0, 1.2], "p50": 1.1, "chunks_embedded": 0},
         "retrieval": {"mode": "hybrid", "k": 5, "chunks": 180, "embedding": "ctranslate2", "total": dist,
@@ -102,7 +103,7 @@ def full_results() -> dict:
                                 "total": dist | {"p50": 1.0}, "ratio_p50": 0.5}},
         "engines": {"runs": 5, "new_tokens_max": 16, "prompt_tokens": [452, 448, 450, 451, 449], "models": {
             "qwen-0.5b": {"prompts": 5, "identical": 4, "differing": [2],
-                          "engines": {"ctranslate2": engine_row, "torch": {"error": "EngineError: no torch"}}}}},
+                          "engines": {"ctranslate2": engine_row, "torch": {"error": "EngineError: no torch | none"}}}}},
         "quality": {"generator": "qwen-0.5b", "subset": "", "engines": {"ctranslate2": quality, "torch": quality}},
         "start": {"qwen-0.5b": {"p50": 2.4, "runs": [2.4, 2.5, 2.3], "untimed_first_run_seconds": 30.0}},
         "rss": {"qwen-0.5b": {"peak_rss_mb": 1600.0, "questions": 10, "engine": "ctranslate2 int8"},
@@ -150,7 +151,7 @@ def test_full_report_shows_every_section():
                     "## Retrieval", "## Bulk indexing", "## Answer quality per engine", "## Stages"):
         assert heading in md
     assert "identical answers on both engines for 4 of 5 prompts (differing: prompts 3)" in md
-    assert "failed: EngineError: no torch" in md and "RuntimeError: out of memory" in md
+    assert "failed: EngineError: no torch \\| none" in md and "RuntimeError: out of memory" in md
 
 
 def test_percentiles():
