@@ -4,6 +4,8 @@ PY     := $(VENV)/bin/python
 CITEQA := $(VENV)/bin/citeqa
 STAMP  := $(VENV)/.installed
 QUESTION ?= How old was Chris Kaba when he was shot?
+# Flags for citeqa bench, e.g. make bench BENCH="--quick" (a check that it runs, not figures).
+BENCH    ?=
 
 .PHONY: install browser test test-fast run chat eval bench screenshot clean
 
@@ -39,7 +41,7 @@ eval: install
 	$(CITEQA) eval --generator extractive default
 
 bench: install
-	$(CITEQA) bench
+	$(CITEQA) bench $(BENCH)
 
 # Refreshes the README's screenshot of the chat (the browser test, saving what it sees).
 screenshot: install browser

@@ -1,324 +1,272 @@
-"""The targets of issue 6 next to the measured figures, and bench.md: one markdown report per run."""
+"""bench.json and bench.md: one report per run, written again after every stage so a stopped run keeps its figures."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
-NEWS_SIZE = 10_000
+import numpy as np
 
-
-def _get(data: dict, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(data, dict) or key not in data:
-            return None
-        data = data[key]
-    return data
-
-
-def _answering(results: dict) -> str | None:
-    """The generator the answer targets are about: default, else the first generative one measured."""
-    answers = results.get("answers") or {}
-    if "default" in answers:
-        return "default"
-    return next((g for g in answers if g != "extractive"), None)
-
-
-def _target(figure: str, target: str, measured: float | None, limit: float, unit: str, at_most: bool = True,
-            note: str = "") -> dict[str, Any]:
-    met = None if measured is None else (measured <= limit if at_most else measured >= limit)
-    return {"figure": figure, "target": target, "measured": measured, "unit": unit, "met": met, "note": note}
-
-
-def targets(results: dict) -> list[dict[str, Any]]:
-    """Issue 6's targets that this run measured, each with met True/False (None: not measured)."""
-    corpus = _get(results, "corpus", "name")
-    documents = _get(results, "index", "documents") or _get(results, "index", "indexed_documents") or 0
-    # The whole news corpus (a handful of its 10,000 articles may be skipped as empty or unreadable).
-    full_news = corpus == "news" and (_get(results, "corpus", "documents") or 0) >= NEWS_SIZE
-    rows = []
-    generator = _answering(results)
-    if generator:
-        p50 = _get(results, "answers", generator, "total", "p50")
-        row = _target(f"answer p50, {generator} generator", "≤ 1.5 s", p50, 1.5, "s")
-        if corpus != "seeds":
-            row.update(met=None, note=f"the target is for seed questions; measured on {corpus}")
-        rows.append(row)
-        ratio = _get(results, "naive", "ratio_p50")
-        rows.append(_target("answer p50 ratio citeqa / naive", "≤ 0.33", ratio, 0.33, "×",
-                            note=f"naive p50 {_fmt_s(_get(results, 'naive', 'total', 'p50'))}" if ratio else ""))
-        first = _get(results, "answers", generator, "first_token", "p50")
-        rows.append(_target("time to first streamed token, p50", "≤ 0.5 s", first, 0.5, "s"))
-    warm = _get(results, "start", "warm_seconds")
-    if warm is not None:
-        start = results.get("start") or {}
-        rows.append(_target(f"warm start to first answer ({start.get('warm_generator', start.get('generator'))})",
-                            "≤ 5 s", warm, 5, "s"))
-    retrieval = _get(results, "retrieval", "total", "p50")
-    if retrieval is not None:
-        limit = 0.025 if corpus == "seeds" else 0.060
-        row = _target(f"retrieval p50 ({corpus})", f"≤ {limit * 1000:.0f} ms", retrieval, limit, "s")
-        if corpus != "seeds" and not full_news:
-            row.update(met=None, note=f"{documents} documents: the target is for the seeds or the 10k articles")
-        rows.append(row)
-    speed = _get(results, "index", "chunks_per_s")
-    if speed is not None:
-        rows.append(_target("indexing throughput", "≥ 60 chunks/s", speed, 60, "chunks/s", at_most=False,
-                            note=f"{_get(results, 'index', 'chunks')} chunks, {documents} documents"))
-    if full_news and _get(results, "index", "process_seconds") is not None:
-        rows.append(_target("10k-article corpus indexed", "≤ 15 min", _get(results, "index", "process_seconds"),
-                            900, "s"))
-    noop = _get(results, "index", "noop", "process_seconds")
-    if noop is not None:
-        row = _target("no-op re-index of the 10k articles (whole process)", "≤ 5 s", noop, 5, "s")
-        if not full_news:
-            row.update(figure="no-op re-index (whole process)", met=None,
-                       note=f"{documents} documents: the target is for the 10k articles")
-        rows.append(row)
-    rss = _get(results, "serving", "peak_rss_mb")
-    if rss is not None:
-        rows.append(_target(f"peak RSS serving ({_get(results, 'serving', 'generator')})", "≤ 2.5 GB", rss, 2500,
-                            "MB"))
-    quality = results.get("quality") or {}
-    if generator and isinstance(quality.get(generator), dict):
-        q = quality[generator]
-        levers = _get(results, "settings", "levers") or {}
-        changed = levers.get("embed_dtype", "auto") != "auto" or levers.get("generator_int8")
-        rows.append({"figure": f"answer quality ({generator})", "target": "no loss from any speed-up",
-                     "measured": q.get("pass_rate"), "unit": "pass rate", "met": None,
-                     "note": (f"containment {_fmt(q.get('containment'))}, citation recall "
-                              f"{_fmt(q.get('citation_recall'))}, abstention F1 {_fmt(q.get('abstention_f1'))}"
-                              + ("; levers applied: compare with a run without them" if changed else
-                                 "; product settings"))})
-    return rows
+from bench.machine import BUSY_LOAD
+from bench.targets import Target, get, targets
 
 
 # -- formatting -------------------------------------------------------------------------------------------
-def _fmt(value: Any, digits: int = 3) -> str:
+def _num(value: Any, digits: int = 3) -> str:
     if value is None:
         return "—"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
-def _bytes(value: int | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value / 1e6:.1f} MB" if value >= 1e6 else f"{value / 1e3:.1f} kB"
-
-
-def _fmt_s(value: float | None) -> str:
+def _s(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f} s"
 
 
-def _fmt_ms(value: float | None) -> str:
+def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value * 1000:.1f} ms"
 
 
-def _measured(row: dict) -> str:
-    value, unit = row["measured"], row["unit"]
+def _gb(mb: float | None) -> str:
+    return "—" if mb is None else f"{mb / 1000:.2f} GB"
+
+
+def measured(row: Target) -> str:
+    value = row.measured
     if value is None:
         return "not measured"
-    if unit == "s":
-        return _fmt_ms(value) if value < 1 and "retrieval" in row["figure"] else _fmt_s(value)
-    if unit == "MB":
-        return f"{value / 1000:.2f} GB"
-    if unit == "×":
-        return f"{value:.2f}"
-    if unit == "chunks/s":
-        return f"{value:.1f} chunks/s"
-    return _fmt(value)
+    return {"s": f"{value:.2f} s", "ms": f"{value:.1f} ms", "GB": f"{value:.2f} GB",
+            "chunks/s": f"{value:.1f} chunks/s", "min": f"{value:.1f} min"}.get(row.unit, f"{value:.3f}")
 
 
-def _verdict(row: dict) -> str:
-    return {True: "met", False: "**not met**", None: "—"}[row["met"]]
+def verdict(row: Target) -> str:
+    return {True: "met", False: "**not met**", None: "—"}[row.met]
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
+def _cell(text: Any) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    """A markdown table; every row gets exactly as many cells as the header (a short one, such as an error row,
+    is padded)."""
+    width = len(header)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * width]
+    for row in rows:
+        if len(row) > width:
+            raise ValueError(f"a row of {len(row)} cells under a header of {width}: {row}")
+        cells = [_cell(c) for c in row]
+        lines.append("| " + " | ".join(cells + ["—"] * (width - len(cells))) + " |")
+    return lines + [""]
+
+
+# -- sections ---------------------------------------------------------------------------------------------
+def _header(results: dict) -> list[str]:
+    m = results.get("machine") or {}
+    c = results.get("corpus") or {}
+    versions = ", ".join(f"{k} {v}" for k, v in (m.get("versions") or {}).items() if v)
+    amx = "AMX" if m.get("amx") else "no AMX" + (" (avx512_bf16 only: torch bfloat16 is emulated)"
+                                                  if m.get("avx512_bf16") else "")
+    lines = [f"# citeqa bench: {c.get('name', '?')} corpus", "",
+             f"{results.get('started', '')}, `{results.get('command', 'citeqa bench')}`, "
+             f"{results.get('seconds', 0):.0f} s in all{' (--quick)' if results.get('quick') else ''}.  ",
+             f"Machine: {m.get('cpu')}, {amx}, {m.get('cores')} cores, {m.get('memory_gb')} GB; {m.get('system')}, "
+             f"Python {m.get('python')}; {versions}.  ",
+             f"Load average (1 min) at start {m.get('load_average_start')}, at end {m.get('load_average_end')}; "
+             f"stages measured while it was above {BUSY_LOAD} are flagged below.  ",
+             f"Corpus: {c.get('documents')} documents ({(c.get('bytes') or 0) / 1e6:.1f} MB) in `{c.get('folder')}`; "
+             f"{c.get('questions')} questions answered, {c.get('queries')} retrieval queries."
+             + (f" {c['note']}." if c.get("note") else ""), ""]
     return lines
 
 
-def _dist(p: dict | None, ms: bool = False) -> tuple[str, str]:
-    f = _fmt_ms if ms else _fmt_s
-    return (f(_get(p, "p50")), f(_get(p, "p95"))) if p else ("—", "—")
+def _targets(results: dict) -> list[str]:
+    rows = [Target(**r) for r in results.get("targets") or []]
+    return ["## Targets (issue 10)", "", *table(["figure", "target", "measured", "verdict", "note"],
+                                                 [[r.figure, r.target, measured(r), verdict(r), r.note] for r in rows])]
+
+
+def _engines(results: dict) -> list[str]:
+    engines = results.get("engines") or {}
+    if not engines.get("models"):
+        return []
+    rows, notes = [], []
+    for model, data in engines["models"].items():
+        for engine, r in data["engines"].items():
+            if "error" in r:
+                rows.append([model, engine, "—", "—", "—", "—", f"failed: {r['error'][:200]}"])
+                continue
+            rows.append([model, r["engine"], _s(r["load_seconds"]), r["new_tokens"], _s(get(r, "total", "p50")),
+                         _s(get(r, "first_piece", "p50")), ""])
+        if "identical" in data:
+            differing = f" (differing: prompts {', '.join(str(n + 1) for n in data['differing'])})" \
+                if data["differing"] else ""
+            notes.append(f"- {model}: identical answers on both engines for {data['identical']} of "
+                         f"{data['prompts']} prompts{differing}.")
+    return ["## Engines side by side", "",
+            f"The same chat prompt of {(engines.get('prompt_tokens') or ['?'])[0]} tokens built from a seed article, "
+            f"greedy, at most {engines.get('new_tokens_max')} new tokens, p50 of {engines.get('runs')} runs after an "
+            "untimed one; then each engine answers the other prompts (of "
+            f"{', '.join(map(str, (engines.get('prompt_tokens') or [])[1:])) or '—'} tokens) once.", "",
+            *table(["model", "engine", "load", "new tokens", "p50", "first piece p50", "note"], rows),
+            *notes, ""]
+
+
+def _answers(results: dict) -> list[str]:
+    answers = results.get("answers") or {}
+    if not answers:
+        return []
+    naive = results.get("naive") or {}
+    rows = []
+    for name, r in answers.items():
+        if "error" in r:
+            rows.append([name, f"failed: {r['error'][:200]}"])
+            continue
+        n = naive.get(name) or {}
+        rows.append([name, r["engine"], r["questions"], _s(get(r, "total", "p50")), _s(get(r, "total", "p95")),
+                     _s(get(r, "first_token", "p50")), r["abstained"], _s(get(n, "total", "p50")),
+                     _num(n.get("ratio_p50"), 2)])
+    lines = ["## Answers", "", "Through `Assistant.stream`, one untimed answer first. The naive baseline answers "
+             "each question right after citeqa, on the same loaded generator.", "",
+             *table(["generator", "engine", "questions", "answer p50", "p95", "first token p50", "abstained",
+                     "naive p50", "citeqa / naive p50"], rows)]
+    built = next(iter(naive.values()), None)
+    if built:
+        lines += [f"Naive baseline: flat FAISS over {built['chunks']} chunks of at most {built['chunk_chars']} "
+                  f"characters ({built['overlap_chars']} overlap) from {built['documents']} documents, top "
+                  f"{built['k']} stuffed into one prompt, no checks.", ""]
+    return lines
+
+
+def _start(results: dict) -> list[str]:
+    start, serving = results.get("start") or {}, results.get("rss") or {}
+    names = list(dict.fromkeys([*start, *serving]))
+    if not names:
+        return []
+    rows = []
+    for name in names:
+        s, m = start.get(name) or {}, serving.get(name) or {}
+        notes = [f"failed: {e[:200]}" for e in (s.get("error"), m.get("error")) if e]
+        notes += [f"citeqa ask: {s['crashed']}"] if s.get("crashed") else []
+        notes += [f"serving process {m['crashed']}"] if m.get("crashed") else []
+        notes += ["the serving process imported torch"] if m.get("torch_imported") else []
+        rows.append([name, _s(s.get("p50")), ", ".join(f"{x:.2f}" for x in s.get("runs", [])),
+                     _s(s.get("untimed_first_run_seconds")), _gb(m.get("peak_rss_mb")), m.get("questions", "—"),
+                     m.get("engine", "—"), "; ".join(notes)])
+    return ["## Start and memory", "",
+            "Warm start: whole `citeqa ask` processes, seconds to the answer on stdout, after an untimed run that "
+            "builds any missing cache. Memory: ru_maxrss of a process that loads the generator and answers in turn.",
+            "", *table(["generator", "warm start p50", "runs (s)", "untimed first run", "peak RSS serving",
+                        "questions served", "engine", "note"], rows)]
+
+
+def _retrieval(results: dict) -> list[str]:
+    r = results.get("retrieval")
+    if not r:
+        return []
+    return ["## Retrieval", "", f"{get(r, 'total', 'count')} queries, {r['mode']} top {r['k']} over {r['chunks']} "
+            f"chunks, queries embedded on {r['embedding']}.", "",
+            *table(["stage", "p50", "p95"], [[label, _ms(get(r, key, "p50")), _ms(get(r, key, "p95"))] for label, key in
+                                            (("query embedding", "embed"), ("search (dense + BM25 + fusion)", "search"),
+                                             ("total", "total"))])]
+
+
+def _index(results: dict) -> list[str]:
+    index, noop = results.get("index") or {}, results.get("noop") or {}
+    if not index and not noop:
+        return []
+    rows = []
+    for label, r in (index.get("engines") or {}).items():
+        mark = " (product default)" if label == index.get("product_engine") else ""
+        if "error" in r or "skipped" in r:
+            rows.append([label + mark, "—", "—", "—", "—", "—", "—", r.get("error") or r.get("skipped")])
+            continue
+        rows.append([label + mark, r["documents"], r["chunks"], _num(r["chunks_per_s"], 1), _s(r["seconds"]),
+                     _s(r["process_seconds"]), _s(r["embedder_load_seconds"]),
+                     "; ".join(filter(None, [_gb(r["peak_rss_mb"]), r.get("crashed")]))])
+    lines = ["## Bulk indexing", ""]
+    if rows:
+        lines += [f"A fresh index of the {index.get('corpus')} corpus per embedding engine, each in its own process "
+                  "(the model loads before `Index.add`: the rate is the indexing alone)."
+                  + (f" {index['note']}." if index.get("note") else ""), "",
+                  *table(["engine", "documents", "chunks", "chunks/s", "inside add", "whole process", "model load",
+                          "peak RSS / note"], rows)]
+    if noop:
+        lines += [f"No-op re-index (`citeqa index` over the unchanged folder, whole process): p50 {_s(noop['p50'])} "
+                  f"over {len(noop['runs'])} runs, {noop['chunks_embedded']} chunks embedded again."
+                  + (f" One {noop['crashed']}." if noop.get("crashed") else ""), ""]
+    return lines
+
+
+def _quality(results: dict) -> list[str]:
+    quality = results.get("quality") or {}
+    if not quality.get("engines"):
+        return []
+    rows = []
+    for engine, r in quality["engines"].items():
+        if "error" in r:
+            rows.append([engine, f"failed: {r['error'][:200]}"])
+            continue
+        rows.append([engine, r["questions"], _num(r["pass_rate"]), _num(r["containment"]), _num(r["citation_recall"]),
+                     _num(r["grounding"]), _num(r["abstention_f1"]), r["errors"], _s(r.get("answer_p50"))])
+    return ["## Answer quality per engine", "",
+            f"The seeds eval (`eval.runner.run_eval`, hybrid) with {quality['generator']}"
+            + (f", {quality['subset']}" if quality.get("subset") else "") + ".", "",
+            *table(["engine", "questions", "pass rate", "containment", "citation recall", "grounding",
+                    "abstention F1", "errors", "answer p50"], rows)]
+
+
+def _stores(results: dict) -> list[str]:
+    stores = get(results, "stores", "stores") or {}
+    if not stores:
+        return []
+    rows = [[name, r.get("documents"), r.get("chunks"), _num(r.get("chunks_per_s"), 1),
+             _num(get(r, "retrieval_ms", "p50"), 1), _num(get(r, "retrieval_ms", "p95"), 1)]
+            for name, r in stores.items()]
+    return ["## Stores", "", *table(["store", "documents", "chunks", "indexing chunks/s (embedding excluded)",
+                                     "retrieval p50 (ms)", "p95 (ms)"], rows)]
+
+
+def _stages(results: dict) -> list[str]:
+    rows = []
+    for name, s in (results.get("stages") or {}).items():
+        loads = " → ".join(_num(x, 2) for x in s.get("load", []))
+        note = s.get("reason") or s.get("error") or ""
+        if s.get("busy"):
+            note = f"busy machine (load > {BUSY_LOAD}): figures are pessimistic. {note}".strip()
+        rows.append([name, s["status"] if s["status"] != "failed" else "**failed**", _s(s.get("seconds")), loads,
+                     note[:400]])
+    return ["## Stages", "", *table(["stage", "status", "took", "load average", "note"], rows)] if rows else []
 
 
 def markdown(results: dict) -> str:
-    m = results.get("machine") or {}
-    c = results.get("corpus") or {}
-    lines = [f"# citeqa bench: {c.get('name', '?')} corpus", ""]
-    lines.append(f"{results.get('started', '')}, `{results.get('command', 'citeqa bench')}`, "
-                 f"{results.get('seconds', 0):.0f} s in all.  ")
-    lines.append(f"Machine: {m.get('cpu')}, {m.get('cores')} cores, {m.get('memory_gb')} GB, {m.get('system')}, "
-                 f"Python {m.get('python')}, torch {m.get('torch')} ({m.get('torch_threads')} threads). "
-                 f"Load average at start {m.get('load_average_start')}, at end {m.get('load_average_end')} "
-                 "(other work on a shared machine slows every figure; the naive ratio is measured in turn, "
-                 "question by question, so it holds better).  ")
-    lines.append(f"Corpus: {c.get('documents')} documents ({(c.get('bytes') or 0) / 1e6:.1f} MB) in "
-                 f"`{c.get('folder')}`; {c.get('questions')} questions answered, {c.get('queries')} retrieval "
-                 "queries." + "".join(f" {n}." for n in c.get("notes", [])))
-    levers = _get(results, "settings", "levers") or {}
-    lines += [f"Settings: generators {', '.join(_get(results, 'settings', 'generators') or [])}; levers "
-              + ", ".join(f"{k}={v}" for k, v in levers.items()), ""]
-
-    rows = results.get("targets") or []
-    if rows:
-        lines += ["## Targets (issue 6)", ""]
-        lines += _table(["figure", "target", "measured", "verdict", "note"],
-                        [[r["figure"], r["target"], _measured(r), _verdict(r), r.get("note", "")] for r in rows])
-        lines.append("")
-
-    index = results.get("index") or {}
-    if index:
-        lines += ["## Indexing", ""]
-        noop = index.get("noop") or {}
-        table = [
-            ["documents / chunks", f"{index.get('documents', index.get('indexed_documents', '—'))} / "
-                                   f"{index.get('chunks', index.get('indexed_chunks', '—'))}"],
-            ["build, inside `Index.add` (read, chunk, embed, write; model loaded before)",
-             _fmt_s(index.get("seconds"))],
-            ["build, whole process (imports, model load, add)",
-             f"{_fmt_s(index.get('process_seconds'))} "
-             f"(embedding model load {_fmt_s(index.get('embedder_load_seconds'))})"],
-            ["documents/s", _fmt(index.get("docs_per_s"), 2)],
-            ["chunks/s (inside `add`; whole process)",
-             f"{_fmt(index.get('chunks_per_s'), 1)}; {_fmt(index.get('chunks_per_s_process'), 1)}"],
-            ["no-op re-index, whole process (inside `add`)",
-             f"{_fmt_s(noop.get('process_seconds'))} ({_fmt_s(noop.get('in_process_seconds'))}), "
-             f"{noop.get('chunks_embedded', '—')} chunks embedded" if noop else "—"],
-            ["index size on disk (live generation; whole folder)",
-             f"{_bytes(index.get('size_bytes'))}; {_bytes(index.get('folder_bytes'))}"],
-            ["dense index", str(index.get("dense_index", "—"))],
-        ]
-        if index.get("reused"):
-            table.insert(0, ["build", "index reused (--reuse-index): throughput not measured"])
-        lines += _table(["figure", "value"], table) + [""]
-
-    retrieval = results.get("retrieval")
-    if retrieval:
-        lines += ["## Retrieval", "", f"{_get(retrieval, 'total', 'count')} queries, {retrieval['mode']} top "
-                  f"{retrieval['k']} over {retrieval['chunks']} chunks.", ""]
-        lines += _table(["stage", "p50", "p95"], [
-            ["query embedding", *_dist(retrieval.get("embed"), ms=True)],
-            ["search (dense + BM25 + fusion)", *_dist(retrieval.get("search"), ms=True)],
-            ["total", *_dist(retrieval.get("total"), ms=True)]]) + [""]
-
-    answers = results.get("answers") or {}
-    naive = results.get("naive") or {}
-    if answers:
-        lines += ["## Answers", ""]
-        body = []
-        for name, row in answers.items():
-            stages = row.get("stages", {})
-            body.append([name, str(row["questions"]), *_dist(row.get("total")), *_dist(row.get("first_token")),
-                         " / ".join(_fmt_s(_get(stages, s, "p50")) for s in ("retrieve", "select", "generate",
-                                                                               "verify")),
-                         str(row.get("abstained")), _fmt_s(row.get("load_seconds"))])
-        if naive.get("total"):
-            body.append([f"naive baseline ({naive.get('generator')}, {naive.get('dtype', '?')})",
-                         str(naive.get("questions")),
-                         *_dist(naive.get("total")), *_dist(naive.get("first_token")),
-                         f"{_fmt_s(_get(naive, 'retrieve', 'p50'))} / — / — / —", "—",
-                         "(separate copy)" if naive.get("separate_model") else "(same model object)"])
-        lines += _table(["generator", "questions", "p50", "p95", "first token p50", "first token p95",
-                         "retrieve / select / generate / verify p50", "abstained", "load"], body) + [""]
-        if naive.get("total"):
-            lines += [f"Naive baseline: flat FAISS over {naive.get('chunks')} chunks of at most "
-                      f"{naive.get('chunk_chars')} characters ({naive.get('overlap_chars')} overlap) from "
-                      f"{naive.get('documents')} documents, top {naive.get('k')} stuffed into the prompt "
-                      f"(p50 {_fmt(_get(naive, 'prompt_tokens', 'p50'), 0)} prompt tokens), greedy, asked right "
-                      f"after citeqa for each question. Ratio citeqa p50 / naive p50: "
-                      f"**{_fmt(naive.get('ratio_p50'), 2)}** (median of per-question ratios "
-                      f"{_fmt(naive.get('ratio_paired_median'), 2)}).", ""]
-
-    serving = results.get("serving") or {}
-    start = results.get("start") or {}
-    if serving or start:
-        lines += ["## Start and memory", ""]
-        table = []
-        if "cold_seconds" in start:
-            table.append([f"cold start to first answer ({start.get('generator')})",
-                          f"{_fmt_s(start.get('cold_seconds'))}: {start.get('cold_note', '')}"])
-        if "warm_seconds" in start:
-            table.append([f"warm start to first answer ({start.get('warm_generator', start.get('generator'))})",
-                          f"{_fmt_s(start.get('warm_seconds'))} (median of {start.get('warm_runs')})"
-                          + (f"; {start['warm_note']}" if start.get("warm_note") else "")])
-        if serving:
-            table.append([f"peak RSS serving ({serving.get('generator')})",
-                          f"{serving.get('peak_rss_mb', 0) / 1000:.2f} GB after {serving.get('questions')} answers "
-                          f"(load {_fmt_s(serving.get('load_seconds'))}, answer p50 "
-                          f"{_fmt_s(_get(serving, 'answer', 'p50'))})"])
-        lines += _table(["figure", "value"], table) + [""]
-
-    ivf = results.get("ivf") or {}
-    if ivf:
-        lines += ["## Approximate dense index (IVF)", ""]
-        if "skipped" in ivf:
-            lines += [f"Not measured: {ivf['skipped']}.", ""]
-        else:
-            lines += [f"`index.vectors.build_ivf` over {ivf['chunks']} chunks: nlist {ivf['nlist']}, nprobe "
-                      f"{ivf['nprobe']}, built in {_fmt_s(ivf['build_seconds'])}. Recall@10 against flat search "
-                      f"over {ivf['queries']} queries: **{ivf['recall_at_10']:.3f}**. Dense search p50: flat "
-                      f"{_fmt_ms(_get(ivf, 'flat_search', 'p50'))}, IVF {_fmt_ms(_get(ivf, 'ivf_search', 'p50'))}.",
-                      ""]
-            if ivf.get("nprobe_sweep"):
-                lines += _table(["nprobe", "recall@10 vs flat", "IVF search p50"],
-                                [[str(r["nprobe"]), f"{r['recall_at_10']:.3f}", _fmt_ms(_get(r, "search", "p50"))]
-                                 for r in ivf["nprobe_sweep"]])
-                lines.append("")
-
-    quality = results.get("quality") or {}
-    if quality:
-        lines += ["## Answer quality (the same timed answers, scored with eval.metrics)", ""]
-        if "skipped" in quality:
-            lines += [f"Not measured: {quality['skipped']}.", ""]
-        else:
-            body = []
-            for name, q in quality.items():
-                if name == "naive":
-                    continue
-                body.append([name, str(q.get("questions")), _fmt(q.get("pass_rate")), _fmt(q.get("containment")),
-                             _fmt(q.get("exact_match")), _fmt(q.get("f1")), _fmt(q.get("citation_recall")),
-                             _fmt(q.get("grounding")), _fmt(q.get("abstention_f1"))])
-            lines += _table(["generator", "questions", "pass rate", "containment", "exact match", "F1",
-                             "citation recall", "grounding", "abstention F1"], body) + [""]
-            if "naive" in quality:
-                n = quality["naive"]
-                lines += [f"Naive baseline (no citations): containment {_fmt(n.get('containment'))}; refused "
-                          f"{n.get('refused_unanswerable')} of {n.get('unanswerable')} unanswerable questions and "
-                          f"{n.get('refused_answerable')} answerable ones.", ""]
-
-    embedding = _get(results, "levers", "embedding")
-    if embedding:
-        lines += ["## Levers: embedding back-ends", "",
-                  f"{embedding['texts']} chunks of the corpus (mean {embedding['mean_chars']} characters); accuracy "
-                  "against torch float32 (cosine of the same chunk; overlap of the top 10 chunks per query).", ""]
-        body = []
-        for r in embedding["rows"]:
-            if "error" in r:
-                body.append([r["backend"], str(r.get("threads", "—")), "—", "—", "—", r["error"][:120]])
-            else:
-                body.append([r["backend"], str(r["threads"]), f"{r['chunks_per_s']:.1f}", _fmt(r["min_cosine"], 4),
-                             _fmt(r["top10_overlap"], 3), ""])
-        lines += _table(["backend", "threads", "chunks/s", "min cosine", "top-10 overlap", "note"], body) + [""]
-
-    skipped = results.get("skipped") or {}
-    errors = results.get("errors") or {}
-    if skipped or errors:
-        lines += ["## Not measured", ""]
-        lines += [f"- {name}: skipped ({why})" for name, why in skipped.items()]
-        lines += [f"- {name}: **failed**: {why}" for name, why in errors.items()]
-        lines.append("")
-    return "\n".join(lines)
+    sections = [_header, _targets, _engines, _answers, _start, _retrieval, _index, _quality, _stores, _stages]
+    return "\n".join(line for section in sections for line in section(results))
 
 
 def summary_lines(results: dict) -> list[str]:
     """The targets as short terminal lines."""
-    out = [f"citeqa bench on {_get(results, 'corpus', 'name')} ({_get(results, 'corpus', 'documents')} documents)"]
-    for row in results.get("targets") or []:
-        out.append(f"  {row['figure']}: {_measured(row)} (target {row['target']}) {_verdict(row).strip('*')}")
-    for name, why in (results.get("errors") or {}).items():
-        out.append(f"  {name} failed: {why[:200]}")
+    out = [f"citeqa bench on {get(results, 'corpus', 'name')}"]
+    for r in (Target(**row) for row in results.get("targets") or []):
+        out.append(f"  {r.figure}: {measured(r)} (target {r.target}) {verdict(r).strip('*')}")
+    out += [f"  {name} failed: {s.get('error', '')[:200]}" for name, s in (results.get("stages") or {}).items()
+            if s["status"] == "failed"]
     return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+def write(results: dict, out: Path) -> tuple[Path, Path]:
+    """Targets recomputed from the figures so far, then OUT/bench.json and OUT/bench.md."""
+    results["targets"] = [t.to_dict() for t in targets(results)]
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out / "bench.json", out / "bench.md"
+    json_path.write_text(json.dumps(results, indent=2, default=_plain) + "\n", encoding="utf-8")
+    md_path.write_text(markdown(results), encoding="utf-8")
+    return json_path, md_path

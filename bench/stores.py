@@ -8,8 +8,6 @@ computed beforehand, so the times are the store's as well.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import shutil
 import sys
@@ -124,25 +122,3 @@ def table(results: dict[str, Any]) -> str:
                  f"{results.get('milvus_p50_over_faiss', 'n/a')}. Load average {results['load_average']} on "
                  f"{results['cpus']} CPUs (a shared machine).")
     return "\n".join(lines)
-
-
-def add_store_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", choices=("milvus",), help="compare the stores instead: index the corpus into "
-                        "FAISS and into Milvus and time indexing and retrieval side by side (bench/stores.py)")
-    parser.add_argument("--milvus-uri", help="with --store milvus: a server URL (default: Milvus Lite in --out)")
-
-
-def main(args: argparse.Namespace) -> int:
-    """The `citeqa bench --store milvus` run, on bench.corpus's corpora (seeds, news or a folder)."""
-    from bench.corpus import load_corpus
-
-    corpus = load_corpus(args.corpus, quick=args.quick, news_limit=args.news_limit, queries=args.queries,
-                         cache=args.cache)
-    out = Path(args.out) / f"stores-{corpus.name}"
-    out.mkdir(parents=True, exist_ok=True)
-    results = compare_stores(corpus.folder, list(corpus.queries), out, milvus_uri=args.milvus_uri,
-                             log=lambda m: print(f"[bench stores] {m}", file=sys.stderr, flush=True))
-    (out / "stores.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
-    print(table(results))
-    print(f"\n{out / 'stores.json'}")
-    return 0

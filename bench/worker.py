@@ -1,145 +1,84 @@
 """Child processes of `citeqa bench`, so that what is measured is a whole, fresh process.
 
-    python -m bench.worker index FOLDER --index DIR [--rebuild] [--config JSON] [lever flags]
-    python -m bench.worker serve --index DIR --questions FILE [--config JSON] [lever flags]
+    python -m bench.worker index FOLDER --index DIR --backend B --dtype D
+    python -m bench.worker serve --index DIR --generator NAME --questions FILE.json
 
-Each prints one JSON object on its last stdout line. `serve` loads the generator, answers the questions
-one after the other like a chat server would, and reports the process's peak resident memory.
+Each prints one JSON object as its last stdout line. `index` builds a fresh index with one embedding engine,
+loading the model before `Index.add` so that the rate is the indexing work alone (`citeqa index` runs the
+same `Index.add`, but has no flag for the engine). `serve` answers the questions one after the other, as a
+chat server would, and reports the process's peak resident memory.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
-import resource
 import sys
 import time
+import warnings
 from pathlib import Path
 
-from index.encoders import BACKENDS as EMBED_BACKENDS
-from index.encoders import DTYPES as EMBED_DTYPES
+from bench.timing import QUIET_ENV, peak_rss_mb
 
 STARTED = time.perf_counter()
 
 
-def _levers(args: argparse.Namespace):
-    from bench.levers import Levers
-
-    return Levers(threads=args.threads, embed_dtype=args.embed_dtype, generator_int8=args.generator_int8,
-                  embed_backend=args.embed_backend, embed_threads=args.embed_threads)
-
-
-def _config(args: argparse.Namespace):
-    from qa.config import Config
-
-    values = json.loads(args.config) if args.config else {}
-    values.setdefault("index", {})
-    values["index"] = {**values["index"], "path": args.index}
-    return Config.from_dict(values)
-
-
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MB (ru_maxrss is KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 1e6 if sys.platform == "darwin" else peak * 1024 / 1e6
-
-
 def cmd_index(args: argparse.Namespace) -> dict:
-    from bench.levers import make_embedder, set_threads
+    from index.config import IndexConfig
     from index.corpus import Index
+    from index.embedding import Embedder
 
-    levers = _levers(args)
-    set_threads(levers.threads)
-    config = _config(args).index
+    config = IndexConfig(path=Path(args.index), embedding_backend=args.backend, embedding_dtype=args.dtype)
     mark = time.perf_counter()
-    embedder = make_embedder(config.embedding_model, config.batch_size, levers)
-    load = time.perf_counter() - mark  # loaded up front, so that `seconds` is the indexing work alone
-    index = Index(config, embedder=embedder)
-    report = index.add([Path(args.folder)], rebuild=args.rebuild)
-    return {**report.to_dict(), "embedder_load_seconds": load, "added": len(report.added),
-            "updated": len(report.updated),
-            "unchanged": len(report.unchanged), "removed": len(report.removed), "skipped": len(report.skipped),
-            "process_seconds": time.perf_counter() - STARTED, "peak_rss_mb": peak_rss_mb()}
-
-
-def cmd_serve(args: argparse.Namespace) -> dict:
-    from bench.levers import config_for, make_embedder, quantize_generator, set_threads
-    from index.corpus import Index
-    from qa.assistant import Assistant
-
-    levers = _levers(args)
-    set_threads(levers.threads)
-    config = config_for(_config(args), levers)
-    questions = json.loads(Path(args.questions).read_text(encoding="utf-8"))
-    assistant = Assistant(config=config)
-    if not levers.product:
-        assistant.index = Index(config.index, embedder=make_embedder(config.index.embedding_model,
-                                                                     config.index.batch_size, levers))
-    mark = time.perf_counter()
-    generator = assistant.generator
-    if levers.generator_int8 and hasattr(generator, "model"):
-        quantize_generator(generator)
+    embedder = Embedder(config.embedding_model, batch_size=config.batch_size, backend=config.embedding_backend,
+                        dtype=config.embedding_dtype)
     load = time.perf_counter() - mark
-    totals = []
-    for question in questions:
-        answer = assistant.ask(question)
-        totals.append(answer.timings.get("total", 0.0))
-    return {"questions": len(questions), "generator": getattr(generator, "name", config.generator),
-            "load_seconds": load, "totals": totals, "peak_rss_mb": peak_rss_mb(),
+    report = Index(config, embedder=embedder).add([Path(args.folder)], rebuild=True)
+    return {"engine": f"{embedder.engine} {embedder.dtype}", "added": len(report.added),
+            "skipped": len(report.skipped), "chunks_embedded": report.chunks_embedded, "seconds": report.seconds,
+            "embedder_load_seconds": load, "peak_rss_mb": peak_rss_mb(),
             "process_seconds": time.perf_counter() - STARTED}
 
 
-def cmd_ask(args: argparse.Namespace) -> dict:
-    """`citeqa ask --json` with the levers applied: a warm or cold start of a changed product."""
-    from bench.levers import config_for, make_embedder, quantize_generator, set_threads
-    from index.corpus import Index
-    from qa.assistant import Assistant, clean_question
+def cmd_serve(args: argparse.Namespace) -> dict:
+    from index.config import IndexConfig
+    from qa.assistant import Assistant
+    from qa.config import Config
 
-    clean_question(args.question)
-    levers = _levers(args)
-    set_threads(levers.threads)
-    config = config_for(_config(args), levers)
-    assistant = Assistant(config=config)
-    if not levers.product:
-        assistant.index = Index(config.index, embedder=make_embedder(config.index.embedding_model,
-                                                                     config.index.batch_size, levers))
-    if levers.generator_int8 and hasattr(assistant.generator, "model"):
-        quantize_generator(assistant.generator)
-    answer = assistant.ask(args.question)
-    return {**answer.to_dict(), "process_seconds": time.perf_counter() - STARTED}
+    questions = json.loads(Path(args.questions).read_text(encoding="utf-8"))
+    assistant = Assistant(config=Config(index=IndexConfig(path=Path(args.index)), generator=args.generator))
+    mark = time.perf_counter()
+    generator = assistant.generator
+    load = time.perf_counter() - mark
+    totals = []
+    for question in questions:
+        *_, answer = assistant.stream(question)
+        totals.append(answer.timings["total"])
+    return {"engine": generator.engine, "questions": len(questions), "load_seconds": load, "totals": totals,
+            "peak_rss_mb": peak_rss_mb(), "torch_imported": "torch" in sys.modules,
+            "process_seconds": time.perf_counter() - STARTED}
 
 
 def main(argv: list[str] | None = None) -> int:
-    for name, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false"),
-                        ("TRANSFORMERS_VERBOSITY", "error"), ("HF_HUB_DISABLE_PROGRESS_BARS", "1")):
+    for name, value in QUIET_ENV.items():
         os.environ.setdefault(name, value)
-    import logging
-    import warnings
-
     logging.basicConfig(level=logging.ERROR)
     warnings.simplefilter("ignore")
     parser = argparse.ArgumentParser(prog="python -m bench.worker")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("index", "serve", "ask"):
-        p = sub.add_parser(name)
-        if name == "index":
-            p.add_argument("folder")
-            p.add_argument("--rebuild", action="store_true")
-        elif name == "serve":
-            p.add_argument("--questions", required=True, help="JSON list of questions")
-        else:
-            p.add_argument("question")
+    index = sub.add_parser("index")
+    index.add_argument("folder")
+    index.add_argument("--backend", required=True)
+    index.add_argument("--dtype", required=True)
+    serve = sub.add_parser("serve")
+    serve.add_argument("--generator", required=True)
+    serve.add_argument("--questions", required=True, help="a JSON list of questions")
+    for p in (index, serve):
         p.add_argument("--index", required=True)
-        p.add_argument("--config", help="Config.from_dict values as JSON")
-        p.add_argument("--threads", type=int)
-        p.add_argument("--embed-dtype", default="auto", choices=EMBED_DTYPES)
-        p.add_argument("--generator-int8", action="store_true")
-        p.add_argument("--embed-backend", default="auto", choices=EMBED_BACKENDS)
-        p.add_argument("--embed-threads", type=int)
     args = parser.parse_args(argv)
-    result = {"index": cmd_index, "serve": cmd_serve, "ask": cmd_ask}[args.command](args)
-    print(json.dumps(result))
+    print(json.dumps({"index": cmd_index, "serve": cmd_serve}[args.command](args)))
     return 0
 
 

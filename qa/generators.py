@@ -82,6 +82,11 @@ class LanguageModelGenerator:
         """Any chat turns, for callers that build their own (the naive baseline of `citeqa bench`)."""
         return self.model.stream(messages)
 
+    def prompt_length(self, messages: Sequence[Message]) -> int:
+        """Tokens the model reads for these turns (exact where the engine renders the prompt itself)."""
+        exact = getattr(self.model, "prompt_tokens", None)
+        return len(exact(messages)) if exact else self.count_tokens("\n\n".join(m["content"] for m in messages))
+
 
 @dataclass(frozen=True, slots=True)
 class ModelSource:

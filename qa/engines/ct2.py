@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -78,6 +79,7 @@ class CT2Causal:
                     [tokens], max_length=self.max_new_tokens, sampling_topk=1, beam_size=1,
                     end_token=list(end_ids) or None, include_prompt_in_result=False, return_scores=True,
                     return_logits_vocab=True, callback=on_step)
+                settle(self.model)
             except BaseException as exc:  # surfaced in the reader's thread
                 steps.put(exc)
             finally:
@@ -93,6 +95,17 @@ class CT2Causal:
 
 
 Step = tuple[int, float, tuple[tuple[str, float], ...]]  # token id, log-probability, first-step alternatives
+
+
+def settle(model, poll: float = 0.0005) -> None:
+    """Wait until CTranslate2 has released the finished job, callback included.
+
+    Its worker thread drops the Python callback after the result is delivered, and dropping it needs the
+    GIL. A process that exits in that window has its worker thread killed inside a C++ destructor, and
+    aborts ("terminate called without an active exception", seen in 1 run of 2).
+    """
+    while model.num_active_batches:
+        time.sleep(poll)
 
 
 def _until_done(steps: queue.Queue) -> Iterator[Step]:
@@ -154,3 +167,4 @@ class CT2Seq2Seq:
             yield from _pieces(steps, IncrementalText(self.tokenizer.decode), set(self.tokenizer.end_ids))
         finally:
             decoding.close()
+            settle(self.model)
