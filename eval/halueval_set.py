@@ -253,8 +253,10 @@ class BuiltSet:
             f"{m['distractors']} distractors from other rows. Unanswerable questions have their own passage left out.",
             f"- The guard against accidental answers left out {guard['distractors_left_out']} distractors that name "
             "a key entity of an unanswerable question with its answer (for yes/no questions, a key entity alone), "
-            f"and skipped {guard['unanswerable_skipped']} unanswerable candidates that an indexed passage may answer; "
-            f"{guard['duplicates_left_out']} copies of a chosen passage were left out.",
+            f"and skipped {guard['unanswerable_skipped']} unanswerable candidates that an indexed passage may answer "
+            f"or that name no key entity; {guard['duplicates_left_out']} "
+            f"{'copy' if guard['duplicates_left_out'] == 1 else 'copies'} of a chosen passage "
+            f"{'was' if guard['duplicates_left_out'] == 1 else 'were'} left out.",
             "- The evidence of a question is its whole passage: retrieval recall@k is the share of answerable "
             "questions with a passage of their own document among the top k.",
             f"- Paragraph breaks were restored at {m['paragraph_breaks']} places where the data joins two "
