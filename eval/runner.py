@@ -62,6 +62,7 @@ class AnswerOutcome:
     cited: tuple[dict[str, Any], ...]
     verdict: str  # PASS, or why the question failed
     error: str = ""
+    cites_source: bool | None = None  # a citation into the question's own document; None: abstained or unanswerable
 
     @property
     def passed(self) -> bool:
@@ -80,7 +81,8 @@ class AnswerOutcome:
                                 "citations": c.citations, "grounded": c.grounded_citations} if c else None,
             "conflict_score": self.conflict_score,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
-            "citations": list(self.cited), "passed": self.passed, "verdict": self.verdict, "error": self.error,
+            "citations": list(self.cited), "cites_source": self.cites_source, "passed": self.passed,
+            "verdict": self.verdict, "error": self.error,
         }
 
 
@@ -119,6 +121,7 @@ class RunInfo:
     load_seconds: dict[str, float]
     machine: str
     settings: dict[str, Any] = field(default_factory=dict)  # the answering Config, so a run can be reproduced
+    recipe: dict[str, Any] = field(default_factory=dict)  # how a built set was made (`eval.halueval_set`)
 
     def to_dict(self) -> dict[str, Any]:
         return {"set": self.set_path, "set_sha256": self.set_sha256, "questions": self.questions,
@@ -127,7 +130,7 @@ class RunInfo:
                 "started": self.started, "seconds": round(self.seconds, 2),
                 "index_seconds": round(self.index_seconds, 2),
                 "load_seconds": {k: round(v, 2) for k, v in self.load_seconds.items()}, "machine": self.machine,
-                "settings": self.settings}
+                "settings": self.settings, "recipe": self.recipe}
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,9 +190,13 @@ def score_answer(question: Question, answer: Answer, generator: str,
             bool(answer.conflict), text, question.conflicting_answers or question.answers)
     cited = tuple({"marker": c.marker, "source": c.source, "start": c.start, "end": c.end, "text": c.text}
                   for c in answer.citations)
+    own = None
+    if question.answerable and not answer.abstained:
+        own = metrics.cites_source(answer.citations, question.sources or (question.source,))
     return AnswerOutcome(generator, text, bool(answer.abstained), getattr(answer, "reason", ""),
                          bool(answer.conflict), em, f1, contains, citations, conflict_score,
-                         dict(answer.timings), cited, verdict(question, answer.abstained, contains, citations))
+                         dict(answer.timings), cited, verdict(question, answer.abstained, contains, citations),
+                         cites_source=own)
 
 
 def failed_outcome(question: Question, generator: str, error: Exception) -> AnswerOutcome:
@@ -199,7 +206,7 @@ def failed_outcome(question: Question, generator: str, error: Exception) -> Answ
     return AnswerOutcome(generator, "", False, message, False, 0.0 if answerable else None,
                          0.0 if answerable else None, 0.0 if answerable else None, None,
                          0.0 if question.type == "conflict" else None, {}, (),
-                         verdict(question, False, None, None, message), message)
+                         verdict(question, False, None, None, message), message, False if answerable else None)
 
 
 def open_assistant(index_dir: Path, generator: str, config: Config) -> Assistant:
@@ -263,11 +270,11 @@ def run_answers(assistant: Assistant, questions: Sequence[Question], generator: 
 def run_eval(question_set: QuestionSet, index_dir: str | Path, corpus: str | Path | None = None,
              generators: Sequence[str] = ("extractive",), modes: Sequence[str] = MODES, k: int = 10,
              limit: int | None = None, sync: bool = False, progress: bool = True, config: Config | None = None,
-             log: Callable[[str], None] = lambda _: None) -> EvalRun:
+             log: Callable[[str], None] = lambda _: None, recipe: dict[str, Any] | None = None) -> EvalRun:
     """Index the corpus, run retrieval in each mode and answers with each generator, score everything.
 
     `config` (a `qa.config.Config`) sets everything but the index folder, generator and retrieval mode,
-    which this function chooses per configuration.
+    which this function chooses per configuration. `recipe` describes a built set for the report.
     """
     from qa.config import Config
 
@@ -324,7 +331,7 @@ def run_eval(question_set: QuestionSet, index_dir: str | Path, corpus: str | Pat
                    tuple(modes), k, datetime.now(timezone.utc).isoformat(timespec="seconds"),
                    time.perf_counter() - started, index_seconds, load_seconds,
                    f"{platform.system()} {platform.machine()}, {_cpus()} CPUs, Python {platform.python_version()}",
-                   settings(base))
+                   settings(base), dict(recipe or {}))
     return EvalRun(info, results)
 
 

@@ -37,6 +37,8 @@ class AnswerSummary:
     f1: float | None
     containment: float | None
     abstention: metrics.Abstention
+    false_abstention: float | None  # share of answerable questions abstained on
+    cites_source: float | None  # of the answers to answerable questions, the share citing the question's document
     citation_recall: float | None
     citation_precision: float | None
     grounding: float | None
@@ -56,7 +58,8 @@ class AnswerSummary:
             "questions": self.questions, "answerable": self.answerable,
             "exact_match": r(self.exact_match), "f1": r(self.f1), "containment": r(self.containment),
             "abstention_precision": r(self.abstention.precision), "abstention_recall": r(self.abstention.recall),
-            "abstention_f1": r(self.abstention.f1),
+            "abstention_f1": r(self.abstention.f1), "false_abstention": r(self.false_abstention),
+            "cites_source": r(self.cites_source),
             "abstained_unanswerable": self.abstention.true_positives,
             "abstained_answerable": self.abstention.false_positives,
             "answered_unanswerable": self.abstention.false_negatives,
@@ -87,6 +90,7 @@ def summarize_answers(results: Sequence[QuestionResult], generator: str) -> Answ
     outcomes = [(r.question, r.answers[generator]) for r in results if generator in r.answers]
     answerable = [a for q, a in outcomes if q.answerable]
     cited = [a.citations for _, a in outcomes if a.citations is not None]
+    own = [a.cites_source for a in answerable if not a.abstained]
     conflicts = [a.conflict_score for _, a in outcomes if a.conflict_score is not None]
     return AnswerSummary(
         generator=generator,
@@ -96,6 +100,8 @@ def summarize_answers(results: Sequence[QuestionResult], generator: str) -> Answ
         f1=metrics.mean(a.f1 for a in answerable),
         containment=metrics.mean(a.contains for a in answerable),
         abstention=metrics.abstention([a.abstained for _, a in outcomes], [q.answerable for q, _ in outcomes]),
+        false_abstention=_pooled(sum(a.abstained for a in answerable), len(answerable)),
+        cites_source=_pooled(sum(bool(c) for c in own), len(own)),
         citation_recall=_pooled(sum(c.supported_sentences for c in cited), sum(c.sentences for c in cited)),
         citation_precision=_pooled(sum(c.supporting_links for c in cited), sum(c.citation_links for c in cited)),
         grounding=_pooled(sum(c.grounded_citations for c in cited), sum(c.citations for c in cited)),

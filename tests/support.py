@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -10,9 +11,12 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from eval.halueval import Row
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -23,6 +27,44 @@ def write_corpus(folder: Path, articles: dict[str, str]) -> Path:
     for name, text in articles.items():
         (folder / name).write_text(text, encoding="utf-8")
     return folder
+
+
+@dataclass(frozen=True)
+class Cite:
+    """A citation as eval.metrics reads one (the fields of qa.answer.Citation)."""
+
+    marker: int
+    source: str
+    text: str
+    start: int
+    end: int
+
+
+# -- invented HaluEval-QA rows: glassblowers in made-up towns ---------------------------------------------
+FIRST = ["Ada", "Bram", "Cora", "Dov", "Elin", "Fenn", "Gus", "Hana", "Ivo", "Jora"]
+LAST = ["Brennok", "Casmire", "Dunhollow", "Esterly", "Farrowby", "Gillane"]
+
+
+def glassblower(n: int) -> tuple[str, str]:
+    return f"{FIRST[n % len(FIRST)]} {LAST[n // len(FIRST)]}", f"Tarvik{n}"
+
+
+def invented_rows(count: int) -> list[Row]:
+    """Row n: a glassblower and the town they live in (the answer), two paragraphs joined with no space."""
+    rows = []
+    for n in range(count):
+        name, town = glassblower(n)
+        rows.append(Row(n, f"{name} (born {1900 + n}) is a glassblower.{name} lives in {town}.",
+                        f"In which town does the glassblower {name} live?", town))
+    return rows
+
+
+def write_jsonl(path: Path, rows: list[Row]) -> Path:
+    """The rows as a HaluEval-QA data file."""
+    records = [{"knowledge": r.knowledge, "question": r.question, "right_answer": r.right_answer,
+                "hallucinated_answer": "invented"} for r in rows]
+    path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    return path
 
 
 def minimal_pdf(pages: list[str]) -> bytes:

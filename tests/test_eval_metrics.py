@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
 from eval import metrics
-
-
-@dataclass(frozen=True)
-class Cite:
-    marker: int
-    source: str
-    text: str
-    start: int
-    end: int
-
+from tests.support import Cite
 
 DOC = "Mr Kaba, 24, died on September 5, 2022. He was shot in Streatham Hill. The officer was 41."
 
@@ -76,6 +65,57 @@ def test_containment_does_not_read_a_marker_as_an_answer():
     assert metrics.containment("Mr Kaba died in Streatham [24].", ["24"]) == 0.0
 
 
+# -- unit and number variants (normalize_answer) ------------------------------------------------------
+@pytest.mark.parametrize(("answer", "gold"), [
+    ("The bridge weighs 115 lbs [1].", "115 lb"),
+    ("Turnout rose 20 per cent.", "20%"),
+    ("Turnout rose 20%.", "20 percent"),
+    ("She won three titles.", "3"),
+    ("It has 21 members.", "twenty-one"),
+    ("It has twenty one members.", "21"),
+    ("He finished third.", "3rd"),
+    ("The trail is 3.1 miles long.", "3.1 mi"),
+    ("The peak is 554 feet high.", "554 ft"),
+    ("A 5 kilometre loop.", "5 km"),
+    ("The track is 12.6 metres long.", "12.6 meters"),
+    ("It covers 438,000 acres.", "438,000 acre"),
+    ("He served 40 years.", "40 year"),
+    ("A mall of 1,600,000 square feet.", "1600000 sqft"),
+])
+def test_containment_accepts_a_unit_or_number_variant(answer: str, gold: str):
+    assert metrics.containment(answer, [gold]) == 1.0
+
+
+def test_number_words_do_not_join_a_number_written_in_digits():
+    assert metrics.normalize_answer("scored 20 one season") == "scored 20 1 season"
+
+
+def test_a_different_number_still_does_not_match():
+    assert metrics.containment("She won four titles.", ["3"]) == 0.0
+
+
+def test_pounds_stay_pounds_because_they_may_be_money():
+    assert metrics.containment("It cost 115 pounds.", ["115 lb"]) == 0.0
+
+
+# -- yes/no gold answers ------------------------------------------------------------------------------
+def test_a_yes_no_gold_answer_is_judged_by_the_leading_word():
+    assert metrics.containment("No, he was not armed [1].", ["no"]) == 1.0
+
+
+def test_no_somewhere_in_the_answer_is_not_a_no():
+    assert metrics.containment("There is no record of a weapon [1].", ["no"]) == 0.0
+
+
+def test_the_wrong_leading_word_fails_even_if_the_gold_word_follows():
+    assert metrics.containment("Yes, no one disputes it.", ["no"]) == 0.0
+
+
+def test_token_f1_of_a_yes_no_gold_answer_is_all_or_nothing():
+    assert (metrics.token_f1("Yes, both are novelists [1].", "yes"), metrics.token_f1("No, only one.", "yes")) == \
+        (1.0, 0.0)
+
+
 # -- retrieval ----------------------------------------------------------------------------------------
 def test_hit_when_passage_text_contains_the_quote_with_other_white_space():
     passage = metrics.Retrieved("b.txt", "It said: the  quick\nbrown fox jumped.", 0, 38)
@@ -90,6 +130,11 @@ def test_hit_when_passage_covers_most_of_a_quote_that_straddles_a_chunk_boundary
 def test_no_hit_when_passage_only_touches_the_quote():
     passage = metrics.Retrieved("a.txt", "…", 100, 155)
     assert not metrics.is_hit(passage, "not in the text", "a.txt", [(150, 190)])
+
+
+def test_hit_when_passage_lies_inside_evidence_longer_than_a_chunk():
+    passage = metrics.Retrieved("a.txt", "…", 300, 500)
+    assert metrics.is_hit(passage, "a whole gold passage", "a.txt", [(0, 900)])
 
 
 def test_no_hit_for_the_same_offsets_in_another_document():
@@ -176,6 +221,15 @@ def test_grounding_fails_when_offsets_do_not_match_the_document():
 
 def test_grounding_fails_for_an_unknown_document():
     assert not metrics.is_grounded(cite(1, "The officer was 41.", source="missing.txt"), read)
+
+
+def test_an_answer_cites_its_source_when_any_citation_points_into_it():
+    citations = [cite(1, "The officer was 41.", source="b.txt"), cite(2, "The officer was 41.")]
+    assert metrics.cites_source(citations, ["a.txt"])
+
+
+def test_an_answer_citing_only_other_documents_does_not_cite_its_source():
+    assert not metrics.cites_source([cite(1, "The officer was 41.", source="b.txt")], ["a.txt"])
 
 
 # -- conflicts and latency -----------------------------------------------------------------------------
