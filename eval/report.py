@@ -89,6 +89,20 @@ TARGET_NAMES = {"abstention_recall": "unanswerable questions abstained on",
                 "false_abstention": "answerable questions abstained on", "grounding": "citations grounded"}
 
 
+def ablation_table(document: dict[str, Any]) -> list[str]:
+    """Each answer check off in turn, per generator: what it costs in answers and what it buys in abstentions."""
+    rows = []
+    for name, table in document["summary"].get("ablation", {}).items():
+        for row in table:
+            removed = {"": "all checks on", "all": "no checks"}.get(row["removed"], f"without {row['removed']}")
+            rows.append([f"`{name}`", removed, pct(row["containment"]), pct(row["answerable_abstained"]),
+                         pct(row["unanswerable_abstained"])])
+    if not rows:
+        return ["No generator recorded check verdicts."]
+    return _table(["generator", "checks", "contains answer", "abstained: answerable", "abstained: unanswerable"],
+                  rows, "llrrr")
+
+
 def targets_table(document: dict[str, Any], targets: dict[str, list[Any]]) -> list[str]:
     """Each target of a built set against every generator's score: met, missed, or n/a."""
     generators = list(document["summary"]["answers"])
@@ -292,6 +306,11 @@ def render(document: dict[str, Any], comparison: Comparison | None) -> str:
         "sentence alone or are needed for the union to; *grounding* the share of citations whose text equals the "
         "document at the cited offsets. *Conflict reported* is over the questions on which the documents disagree: "
         "the answer flags the conflict or names both sides.", "",
+        "### What each answer check does", "",
+        *ablation_table(document), "",
+        "Each check switched off in turn, from this run: an answer then abstains only if another check rejected it, "
+        "and reads as what the generator wrote. A check earns its place when the abstentions it adds on "
+        "unanswerable questions are worth the answers it costs on answerable ones.", "",
         "### Retrieval", "",
         *retrieval_table(document), "",
         f"Over the {answerable} answerable questions: recall@k is the share whose evidence quote lies in one of the "
@@ -352,6 +371,14 @@ def summary_text(document: dict[str, Any]) -> str:
                      f"{pct(s['cites_source'], 0):>8} {pct(s['citation_recall'], 0):>6} "
                      f"{pct(s['citation_precision'], 0):>6} {pct(s['grounding'], 0):>7} "
                      f"{ms(_latency(s, 'total', 'p50')):>8} {ms(_latency(s, 'total', 'p95')):>8}")
+    for name, table in document["summary"].get("ablation", {}).items():
+        if table:
+            lines += ["", f"{name}: each check off in turn   {'contains':>9} {'abst: answerable':>17} "
+                          f"{'abst: unanswerable':>19}"]
+            for row in table:
+                label = {"": "all checks on", "all": "no checks"}.get(row["removed"], f"without {row['removed']}")
+                lines.append(f"  {label:<32} {pct(row['containment']):>9} {pct(row['answerable_abstained']):>17} "
+                             f"{pct(row['unanswerable_abstained']):>19}")
     lines += ["", f"{'retrieval':<12} {'R@1':>6} {'R@3':>6} {'R@5':>6} {'R@10':>6} {'MRR':>6}"]
     for mode, s in document["summary"]["retrieval"].items():
         lines.append(f"{mode:<12} {pct(s['recall@1'], 0):>6} {pct(s['recall@3'], 0):>6} {pct(s['recall@5'], 0):>6} "

@@ -63,6 +63,9 @@ class AnswerOutcome:
     verdict: str  # PASS, or why the question failed
     error: str = ""
     cites_source: bool | None = None  # a citation into the question's own document; None: abstained or unanswerable
+    detail: str = ""  # the technical reason of an abstention
+    draft: str = ""  # what the generator wrote, before checks
+    checks: tuple[tuple[str, bool], ...] = ()  # every answer check's verdict, in order: for the ablation table
 
     @property
     def passed(self) -> bool:
@@ -82,7 +85,8 @@ class AnswerOutcome:
             "conflict_score": self.conflict_score,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "citations": list(self.cited), "cites_source": self.cites_source, "passed": self.passed,
-            "verdict": self.verdict, "error": self.error,
+            "verdict": self.verdict, "error": self.error, "detail": self.detail, "draft": self.draft,
+            "checks": [list(c) for c in self.checks],
         }
 
 
@@ -196,7 +200,8 @@ def score_answer(question: Question, answer: Answer, generator: str,
     return AnswerOutcome(generator, text, bool(answer.abstained), getattr(answer, "reason", ""),
                          bool(answer.conflict), em, f1, contains, citations, conflict_score,
                          dict(answer.timings), cited, verdict(question, answer.abstained, contains, citations),
-                         cites_source=own)
+                         cites_source=own, detail=getattr(answer, "detail", ""), draft=getattr(answer, "draft", ""),
+                         checks=tuple((v.check, v.keep) for v in getattr(answer, "checks", ())))
 
 
 def failed_outcome(question: Question, generator: str, error: Exception) -> AnswerOutcome:

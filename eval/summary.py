@@ -113,6 +113,17 @@ def summarize_answers(results: Sequence[QuestionResult], generator: str) -> Answ
     )
 
 
+def summarize_ablation(results: Sequence[QuestionResult], generator: str) -> list[dict[str, Any]]:
+    """Each answer check switched off in turn (eval.ablation), from this run's recorded verdicts."""
+    from eval.ablation import Outcome, ablation
+
+    outcomes = [Outcome(r.question.answerable, tuple(r.question.answers), a.text, a.draft, a.checks)
+                for r in results if (a := r.answers.get(generator)) is not None and not a.error]
+    if not any(o.verdicts for o in outcomes):
+        return []
+    return [row.to_dict() for row in ablation(outcomes, metrics.containment)]
+
+
 def question_types(results: Sequence[QuestionResult]) -> list[str]:
     """Types in order of first appearance in the set."""
     return list(dict.fromkeys(r.question.type for r in results))
@@ -137,6 +148,7 @@ def summarize(run: EvalRun) -> dict[str, Any]:
         "summary": {
             "retrieval": {mode: summarize_retrieval(results, mode).to_dict() for mode in run.info.modes},
             "answers": {name: summarize_answers(results, name).to_dict() for name in run.info.generators},
+            "ablation": {name: summarize_ablation(results, name) for name in run.info.generators},
         },
         "by_type": {"retrieval": by_type_retrieval, "answers": by_type_answers},
     }

@@ -156,10 +156,9 @@ def test_a_users_existing_index_is_measured_as_it_is(tmp_path: Path, tiny, two_r
     assert cli.resolve_sources(args) == (two_runs / "index", None, False)
 
 
-def test_strict_exits_1_when_a_question_regressed_since_the_previous_run(tiny, two_runs: Path, tmp_path: Path):
+def test_strict_exits_1_when_a_score_dropped_since_the_previous_run(tiny, two_runs: Path, tmp_path: Path):
     previous = json.loads((two_runs / "first.json").read_text(encoding="utf-8"))
-    for q in previous["questions"]:  # a doctored previous run in which every question passed
-        q["results"]["extractive"].update(passed=True, verdict="pass")
+    previous["summary"]["answers"]["extractive"]["f1"] = 1.0  # a doctored previous run with perfect token F1
     out = tmp_path / "out"
     out.mkdir()
     (out / "results.json").write_text(json.dumps(previous), encoding="utf-8")
@@ -168,7 +167,7 @@ def test_strict_exits_1_when_a_question_regressed_since_the_previous_run(tiny, t
     args = parser.parse_args(["--out", str(out), "--index", str(two_runs / "index"), "--set", str(tiny["set"]),
                               "--no-progress", "--strict"])
     assert cli.main(args) == 1
-    assert "Regressions:" in (out / "report.md").read_text(encoding="utf-8")
+    assert "f1" in (out / "report.md").read_text(encoding="utf-8").split("## Changes since the previous run")[1]
 
 
 def test_a_question_that_raises_fails_without_counting_as_an_abstention():
