@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -339,3 +340,12 @@ def test_cli_flags_fit_the_citeqa_parser():
 
     args = build_parser().parse_args(["chat", "--index", "somewhere", "--port", "7999"])
     assert args.host == "127.0.0.1" and args.index == "somewhere" and args.port == 7999
+
+
+def test_exports_older_than_a_day_are_deleted(ui):
+    _, first = ask(ui, STALLS)
+    [old] = ui.chat.export_dir().iterdir()
+    day_ago = old.stat().st_mtime - 2 * 86_400
+    os.utime(old, (day_ago, day_ago))
+    ask(ui, MERCURY, first["conversation"])
+    assert not old.exists() and len(list(ui.chat.export_dir().iterdir())) == 1

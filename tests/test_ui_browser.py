@@ -8,7 +8,6 @@ With CITEQA_SCREENSHOT=docs/chat.png the first test also saves the screenshots o
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -40,7 +39,10 @@ CONTRAST = """element => {
   for (const layer of layers.reverse()) background = over(layer, background);
   const text = over(parse(getComputedStyle(element).color), background);
   const luminance = c => {
-    const [r, g, b] = c.slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    const [r, g, b] = c.slice(0, 3).map(v => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
     return 0.2126 * r + 0.7152 * g + 0.0722 * b;
   };
   const [a, b] = [luminance(text), luminance(background)].sort((x, y) => y - x);

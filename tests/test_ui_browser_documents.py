@@ -8,7 +8,12 @@ import pytest
 from tests.support import ask, chat_page, chromium, expect, served, write_corpus
 from ui.examples import SEED_EXAMPLES
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    # Gradio's queue, served in this process, calls pandas in ways pandas 3 deprecates.
+    pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+]
 
 EVIL_NAME = "<img src=x onerror=window.__pwned=1>.txt"
 ARTICLES = {

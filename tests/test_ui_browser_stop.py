@@ -15,7 +15,12 @@ import pytest
 
 from tests.support import FINISHED, chat_page, chromium, expect, served, write_corpus
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    # Gradio's queue, served in this process, calls pandas in ways pandas 3 deprecates.
+    pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+]
 
 ARTICLE = {"tower.txt": "Clock tower restored\nThe Arden clock tower was restored in 2019 by a team of twelve "
                         "masons, who replaced every one of its four faces and rebuilt the bell frame.\n"}

@@ -149,7 +149,8 @@ def test_copy_writes_markers_as_footnotes_with_source_title_span_and_sentence():
 
 
 def test_an_abstention_copies_as_its_reason():
-    assert answer_markdown(abstained()) == "No answer in your documents: None of your documents says when the quarry opened."
+    expected = "No answer in your documents: None of your documents says when the quarry opened."
+    assert answer_markdown(abstained()) == expected
 
 
 def test_export_numbers_footnotes_per_question_so_they_stay_unique():

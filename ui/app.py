@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +73,7 @@ def build_app(assistant: Any | Callable[[str | None], Any], *, generator: str | 
     root = Path(base.index.root)
     parts = Parts(
         assistants=assistants,
-        chat=Chat(assistants, top_k, Path(tempfile.mkdtemp(prefix="citeqa-export-"))),
+        chat=Chat(assistants, top_k),
         documents=Documents(base, Path(upload_dir) if upload_dir else root / UPLOAD_FOLDER, max_upload_mb),
         api=Api(assistants, top_k),
         examples=ExampleFinder(base, fixed=examples),

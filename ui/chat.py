@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -50,10 +52,11 @@ def session(request: gr.Request | None) -> str:
 
 
 class Chat:
-    def __init__(self, assistants: Assistants, top_k: int, export_dir: Path) -> None:
+    def __init__(self, assistants: Assistants, top_k: int, export_dir: Path | None = None) -> None:
         self.assistants = assistants
         self.top_k = top_k
-        self.export_dir = export_dir
+        self._export_dir = export_dir
+        self._export_lock = threading.Lock()
         self._stops: dict[str, threading.Event] = {}  # per page session, while it has an answer running
 
     @property
@@ -66,20 +69,30 @@ class Chat:
         if not conversation:
             return gr.DownloadButton(value=None, visible=False)
         text = conversation_markdown(conversation)
-        folder = self.export_dir / hashlib.sha256(text.encode()).hexdigest()[:20]
+        folder = self.export_dir() / hashlib.sha256(text.encode()).hexdigest()[:20]
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / EXPORT_NAME
         path.write_text(text, encoding="utf-8")
         self._prune(keep=folder)
         return gr.DownloadButton(value=str(path), visible=True)
 
+    def export_dir(self) -> Path:
+        """Where exports are written (Gradio serves a copy of each); a temporary folder made on first use."""
+        with self._export_lock:
+            if self._export_dir is None:
+                self._export_dir = Path(tempfile.mkdtemp(prefix="citeqa-export-"))
+            return self._export_dir
+
     def _prune(self, keep: Path) -> None:
+        """Exports older than a day go: a long-running chat does not fill the disk."""
         old = time.time() - EXPORT_KEEP_SECONDS
-        for folder in self.export_dir.iterdir():
-            if folder != keep and folder.stat().st_mtime < old:
-                for file in folder.iterdir():
-                    file.unlink(missing_ok=True)
-                folder.rmdir()
+        for folder in self.export_dir().iterdir():
+            try:
+                stale = folder != keep and folder.stat().st_mtime < old
+            except OSError:  # pruned by another session meanwhile
+                continue
+            if stale:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def frame(self, conversation: list[conv.Entry], panel: Any, question: Any = gr.skip()) -> Frame:
         """The page once no answer runs."""
