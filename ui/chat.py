@@ -111,11 +111,13 @@ class Chat:
         entry = conv.asking(question)
         conversation = conv.append(conversation, entry)
         stop = self._stops[session(request)] = threading.Event()
+        answering = self._answer(question, conversation, generator, top_k, stop)
         try:
             yield chat_messages(conversation), conversation, SEARCHING, "", *busy(), gr.skip()
-            for text in self._answer(question, conversation, generator, top_k, stop):
+            for text in answering:
                 yield (chat_messages(conversation, text), *(gr.skip(),) * 6)
         finally:
+            answering.close()  # when Gradio closes this handler (the page went away): the model stops too
             if self._stops.get(session(request)) is stop:
                 del self._stops[session(request)]
         answer = conversation[-1]["answer"]
@@ -143,7 +145,7 @@ class Chat:
                     pieces.append(item)
                     yield "".join(pieces)
             finally:
-                stream.close()  # also when Gradio closes this handler: a lost page stops the model too
+                stream.close()
         except QuestionError as exc:
             conversation[-1] = conv.failed(entry, str(exc))
             return
