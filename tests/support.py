@@ -162,6 +162,7 @@ def chat_page(browser, url: str, width: int = 1280, height: int = 860, **options
     page.dialogs = dialogs
     page.goto(url)
     page.wait_for_selector("#cq-question textarea")
+    expect(page.locator("#cq-ask")).to_be_enabled()  # the stored conversation is back
     try:
         yield page
     finally:

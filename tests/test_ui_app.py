@@ -349,3 +349,11 @@ def test_exports_older_than_a_day_are_deleted(ui):
     os.utime(old, (day_ago, day_ago))
     ask(ui, MERCURY, first["conversation"])
     assert not old.exists() and len(list(ui.chat.export_dir().iterdir())) == 1
+
+
+def test_ask_is_usable_once_the_stored_conversation_is_back(ui, assistant):
+    app = build_app(assistant)
+    ask_button = next(b for b in app.blocks.values() if getattr(b, "elem_id", None) == "cq-ask")
+    assert ask_button.interactive is False
+    restored = dict(zip(OUTPUTS, ui.chat.restore([]), strict=True))
+    assert restored["ask"].interactive is True

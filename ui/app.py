@@ -93,7 +93,10 @@ def build_app(assistant: Any | Callable[[str | None], Any], *, generator: str | 
                             question = gr.Textbox(elem_id="cq-question", show_label=False, scale=6,
                                                   placeholder="Ask about your documents…", max_lines=4,
                                                   submit_btn=False, autofocus=True)
-                            ask = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="cq-ask")
+                            # Usable once the stored conversation is back (`restore` on load), so that a
+                            # restore arriving late never overwrites a question already being answered.
+                            ask = gr.Button("Ask", variant="primary", scale=1, min_width=80, interactive=False,
+                                            elem_id="cq-ask")
                             stop = gr.Button("Stop", variant="stop", scale=1, min_width=80, visible=False,
                                              elem_id="cq-stop")
                         example_list = gr.Dataset(components=[question], samples=[], label="Example questions",
@@ -152,7 +155,7 @@ def build_app(assistant: Any | Callable[[str | None], Any], *, generator: str | 
         confirm.click(parts.documents.remove, [to_remove], [status, documents, to_remove, confirm_row],
                       concurrency_limit=1, concurrency_id="index-write", **PRIVATE).then(
             **restart_examples, **PRIVATE)
-        app.load(parts.chat.restore, [conversation], chat_outputs, **PRIVATE)
+        app.load(parts.chat.restore, [conversation], chat_outputs, queue=False, **PRIVATE)
         app.load(parts.documents.view, None, [documents, to_remove], **PRIVATE)
         gr.api(parts.api.ask, api_name="ask")
     return app
