@@ -138,3 +138,89 @@ def chat_server(index: Path, log: Path, *flags: str) -> Iterator[tuple[str, int]
         yield url, port
     finally:
         stop(process)
+
+
+# -- the chat in a real browser -----------------------------------------------------------------------------
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+FINISHED = "#cq-chat .cq-answer:not(.cq-streaming), #cq-chat .cq-error"
+
+
+def require_chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's Chromium with `apt-get install -y chromium` "
+                    "(or `make browser`)")
+
+
+@contextlib.contextmanager
+def served(app) -> Iterator[str]:
+    """A chat page built in this process (`ui.app.build_app`), served on a free port of 127.0.0.1."""
+    from ui.app import launch
+
+    port = free_port()
+    launch(app, port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        wait_until_served(f"http://127.0.0.1:{port}/")
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        app.close()
+
+
+def wait_until_served(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"the chat did not answer on {url} within {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def chromium():
+    """Debian's Chromium through Playwright (never Playwright's own browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    require_chromium()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
+def chat_page(browser, url: str, width: int = 1280, height: int = 860, **options):
+    """A fresh browser context (its own localStorage) on the chat; JavaScript dialogs are recorded and dismissed."""
+    context = browser.new_context(viewport={"width": width, "height": height}, **options)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.dialogs = dialogs
+    page.goto(url)
+    page.wait_for_selector("#cq-question textarea")
+    expect(page.locator("#cq-ask")).to_be_enabled()  # the stored conversation is back
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def expect(locator):
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+def ask(page, question: str) -> None:
+    """Type a question, press Ask and wait until its answer (or error) has finished streaming."""
+    before = page.locator(FINISHED).count()
+    page.fill("#cq-question textarea", question)
+    page.click("#cq-ask")
+    page.wait_for_function(f"n => document.querySelectorAll({FINISHED!r}).length > n", arg=before)
+    expect(page.locator("#cq-ask")).to_be_enabled()

@@ -26,7 +26,13 @@ from hypothesis import strategies as st
 gr = pytest.importorskip("gradio")
 
 from ui import app as ui_app  # noqa: E402
-from ui.app import UPLOAD_SOURCE_PREFIX, ChatUI, UploadError, build_app, safe_upload_name, store_upload  # noqa: E402
+from ui import conversation as conv  # noqa: E402
+from ui.app import Parts, build_app  # noqa: E402
+from ui.documents import render_documents  # noqa: E402
+from ui.evidence import render_citation_panel, render_panel_intro  # noqa: E402
+from ui.render import (CITE_PREFIX, TURN_PREFIX, chat_messages, render_answer, render_error,  # noqa: E402
+                       render_streaming, render_timings)
+from ui.uploads import UPLOAD_SOURCE_PREFIX, UploadError, safe_upload_name, store_upload  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
@@ -44,20 +50,20 @@ def seed_index(tmp_path_factory, embedder) -> Path:
     from qa.assistant import Assistant
 
     root = tmp_path_factory.mktemp("ui-reliability") / "idx"
-    a = Assistant(index_dir=root, generator="extractive")
-    a.index._embedder = embedder
-    a.add([SEEDS])
+    Assistant(index_dir=root, generator="extractive", embedder=embedder).add([SEEDS])
     return root
 
 
 @pytest.fixture
-def ui(tmp_path, seed_index, embedder) -> ChatUI:
+def ui(tmp_path, seed_index, embedder) -> Parts:
     from qa.assistant import Assistant
 
     shutil.copytree(seed_index, tmp_path / "idx")
-    a = Assistant(index_dir=tmp_path / "idx", generator="extractive")
-    a.index._embedder = embedder
-    return build_app(a).citeqa
+    return build_app(Assistant(index_dir=tmp_path / "idx", generator="extractive", embedder=embedder)).citeqa
+
+
+def sources(choices) -> list[str]:
+    return [value for _, value in choices.choices]
 
 
 # -- uploads: their own namespace -------------------------------------------------------------------------
@@ -66,51 +72,50 @@ def test_an_upload_named_like_a_seed_never_replaces_it(ui, tmp_path):
     impostor = tmp_path / "incoming" / SEED
     impostor.parent.mkdir()
     impostor.write_text("The Glenmoor dam was finished in 1931 by 400 workers.\n", encoding="utf-8")
-    status, table, choices = ui.upload([str(impostor)], progress=quiet)
+    status, table, choices = ui.documents.upload([str(impostor)], progress=quiet)
     assert f"{SEED}: added" in status
-    sources = choices["choices"]
-    assert SEED in sources and UPLOAD_SOURCE_PREFIX + SEED in sources
+    assert SEED in sources(choices) and UPLOAD_SOURCE_PREFIX + SEED in sources(choices)
     assert ui.assistant.index.document(SEED) == seed_before  # the seed is untouched
-    assert ui.api_ask("How many workers finished the Glenmoor dam?")["citations"][0]["source"] == \
+    assert ui.api.ask("How many workers finished the Glenmoor dam?")["citations"][0]["source"] == \
         UPLOAD_SOURCE_PREFIX + SEED
-    kaba = ui.api_ask("How old was Chris Kaba when he was shot?")  # still answered from the seeds
+    kaba = ui.api.ask("How old was Chris Kaba when he was shot?")  # still answered from the seeds
     assert kaba["citations"] and not any(c["source"].startswith(UPLOAD_SOURCE_PREFIX) for c in kaba["citations"])
     assert SEED in {p.source for p in ui.assistant.index.search("Mr Kaba, 24, died on September 5, 2022", k=5)}
 
     # Removing the seed leaves the upload and its copy; removing the upload deletes only its copy.
-    status, _, _ = ui.remove(SEED)
-    assert "removed" in status and (ui.upload_dir / SEED).exists()
-    status, _, choices = ui.remove(UPLOAD_SOURCE_PREFIX + SEED)
-    assert "removed" in status and not (ui.upload_dir / SEED).exists()
-    assert SEED not in choices["choices"] and UPLOAD_SOURCE_PREFIX + SEED not in choices["choices"]
+    status, _, _, _ = ui.documents.remove(SEED)
+    assert "removed" in status and (ui.documents.upload_dir / SEED).exists()
+    status, _, choices, _ = ui.documents.remove(UPLOAD_SOURCE_PREFIX + SEED)
+    assert "removed" in status and not (ui.documents.upload_dir / SEED).exists()
+    assert SEED not in sources(choices) and UPLOAD_SOURCE_PREFIX + SEED not in sources(choices)
 
 
 def test_an_upload_with_the_content_of_an_indexed_document_is_skipped(ui, tmp_path):
     copy = tmp_path / "same-as-seed.txt"
     shutil.copyfile(SEEDS / SEED, copy)
-    status, _, choices = ui.upload([str(copy)], progress=quiet)
+    status, _, choices = ui.documents.upload([str(copy)], progress=quiet)
     assert f"same content as {SEED}" in status and "✗" in status
-    assert UPLOAD_SOURCE_PREFIX + "same-as-seed.txt" not in choices["choices"]
-    assert not (ui.upload_dir / "same-as-seed.txt").exists()
+    assert UPLOAD_SOURCE_PREFIX + "same-as-seed.txt" not in sources(choices)
+    assert not (ui.documents.upload_dir / "same-as-seed.txt").exists()
 
 
 def test_uploading_again_updates_only_the_upload(ui, tmp_path):
     note = tmp_path / "note.md"
     note.write_text("# Note\n\nThe Arden clock tower has 4 faces.\n", encoding="utf-8")
-    assert "added" in ui.upload([str(note)], progress=quiet)[0]
+    assert "added" in ui.documents.upload([str(note)], progress=quiet)[0]
     note.write_text("# Note\n\nThe Arden clock tower has 6 faces.\n", encoding="utf-8")
-    assert "updated" in ui.upload([str(note)], progress=quiet)[0]
+    assert "updated" in ui.documents.upload([str(note)], progress=quiet)[0]
     assert "6 faces" in ui.assistant.index.document(UPLOAD_SOURCE_PREFIX + "note.md").text
     assert len(ui.assistant.documents()) == 3
 
 
 def test_uploads_over_the_limit_are_refused_and_not_indexed(ui, tmp_path):
-    ui.max_upload_mb = 0.5
+    ui.documents.max_upload_mb = 0.5
     big = tmp_path / "big.txt"
     big.write_bytes(b"The Arden clock tower has 4 faces. " * 20_000)  # 0.7 MB
-    status, _, choices = ui.upload([str(big)], progress=quiet)
+    status, _, choices = ui.documents.upload([str(big)], progress=quiet)
     assert "too large (0.7 MB; the limit is 0.5 MB)" in status
-    assert len(choices["choices"]) == 2 and not (ui.upload_dir / "big.txt").exists()
+    assert len(choices.choices) == 2 and not (ui.documents.upload_dir / "big.txt").exists()
 
 
 # -- uploads: paths ------------------------------------------------------------------------------------------
@@ -166,8 +171,9 @@ def test_a_symlink_in_the_upload_folder_is_never_followed(tmp_path):
 
 
 # -- escaping: every tag in the page comes from the template ---------------------------------------------
-ALLOWED_TAGS = {"div", "span", "a", "mark", "br", "table", "thead", "tbody", "tr", "th", "td", "p"}
-ALLOWED_ATTRIBUTES = {"class", "href", "title", "data-abstained", "data-turn", "data-marker"}
+ALLOWED_TAGS = {"div", "span", "a", "mark", "br", "table", "thead", "tbody", "tr", "th", "td", "p", "button",
+                "details", "summary"}
+ALLOWED_ATTRIBUTES = {"class", "href", "title"}
 
 
 class TagAudit(HTMLParser):
@@ -181,7 +187,7 @@ class TagAudit(HTMLParser):
         for name, value in attrs:
             if name not in ALLOWED_ATTRIBUTES:
                 self.problems.append(f"attribute {name}={value!r} on <{tag}>")
-            if name == "href" and not (value or "").startswith(ui_app.CITE_PREFIX):
+            if name == "href" and not (value or "").startswith((CITE_PREFIX, TURN_PREFIX)):
                 self.problems.append(f"href {value!r}")
 
     def handle_comment(self, data):
@@ -218,15 +224,18 @@ def test_rendered_pages_only_hold_template_markup(title, source, sentence, quest
                 "end": start + len(sentence), "supported": False}
     passage = {"source": source, "title": title, "text": sentence, "start": start, "end": start + len(sentence),
                "score": 0.5}
-    turn = {"question": question, "standalone_question": question + reason, "text": f"{sentence} [1] [2]",
-            "abstained": False, "reason": reason, "conflict": True, "generator": reason, "citations": [citation],
-            "passages": [passage], "timings": {reason or "x": 0.1}}
-    abstained = dict(turn, abstained=True, citations=[])
+    answer = {"question": question, "standalone_question": question + reason, "text": f"{sentence} [1] [2]",
+              "abstained": False, "reason": reason, "detail": reason, "conflict": True, "generator": reason,
+              "citations": [citation], "passages": [passage], "timings": {reason or "x": 0.1}}
+    abstained = dict(answer, abstained=True, citations=[])
+    entries = [conv.answered(conv.asking(question), answer), conv.failed(conv.asking(question), reason),
+               conv.stopped(conv.asking(question))]
     docs = [type("Info", (), dict(source=source, title=title, chunks=1, characters=2, indexed_at=0.0))()]
-    pages = [ui_app.render_answer(turn, 0), ui_app.render_answer(abstained, 1), ui_app.render_panel_intro(turn, 0),
-             ui_app.render_panel_intro(abstained, 1), ui_app.render_citation_panel(turn, 0, 1, document),
-             ui_app.render_citation_panel(turn, 0, 1, None), ui_app.render_documents(docs),
-             ui_app.render_error(reason), ui_app.render_streaming(sentence), ui_app.render_timings({reason: 1.0})]
+    pages = [render_answer(answer, 0), render_answer(abstained, 1), render_panel_intro(answer, 0),
+             render_panel_intro(abstained, 1), render_citation_panel(answer, 0, 1, document, "1"),
+             render_citation_panel(answer, 0, 1, None), render_documents(docs), render_error(reason),
+             render_streaming(sentence), render_timings({reason: 1.0}),
+             *(m["content"] for m in chat_messages(entries))]
     for page in pages:
         assert audit(page) == [], page
     # And what was escaped reads back as the original text.

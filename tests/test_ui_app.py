@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -11,8 +12,9 @@ import pytest
 
 gr = pytest.importorskip("gradio")
 
-from ui import app as ui_app  # noqa: E402
-from ui.app import ChatUI, UploadError, build_app, safe_upload_name, store_upload  # noqa: E402
+from ui import conversation as conv  # noqa: E402
+from ui.app import Parts, build_app  # noqa: E402
+from ui.markdown import conversation_markdown  # noqa: E402
 
 EVIL_NAME = '<img src=x onerror=alert(1)>.txt'
 EVIL_TEXT = (
@@ -20,8 +22,6 @@ EVIL_TEXT = (
     "The Zanzibar lighthouse keeper <img src=x onerror=alert(2)> was Ottoline Brask, who served for 31 years.\n"
     "<script>document.title = 'pwned'</script> The lamp was replaced in 1998.\n"
 )
-
-
 CORPUS = {
     "harbour.txt": "Harbour bridge reopens\nThe Harbour Bridge in Eastport reopened on 3 March 2021 after repairs "
                    "costing 12 million pounds. Mayor Alice Grant cut the ribbon at noon.\nTraffic was light on the "
@@ -33,10 +33,9 @@ CORPUS = {
                    "<p>Fire chief Ruth Okoro said no one was hurt.</p></article></body></html>",
     EVIL_NAME: EVIL_TEXT,
 }
-
-
-def no_progress(*args, **kwargs) -> None:
-    return None
+STALLS = "How many stalls did the fire destroy?"
+MERCURY = "What is the boiling point of mercury?"
+OUTPUTS = ["chat", "conversation", "panel", "question", "ask", "stop", "export"]
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +48,7 @@ def built_index(tmp_path_factory, embedder) -> Path:
     corpus.mkdir()
     for name, text in CORPUS.items():
         (corpus / name).write_text(text, encoding="utf-8")
-    a = Assistant(index_dir=root / "idx", generator="extractive")
-    a.index._embedder = embedder
-    report = a.add([corpus])
+    report = Assistant(index_dir=root / "idx", generator="extractive", embedder=embedder).add([corpus])
     assert EVIL_NAME in report.added and not report.skipped
     return root / "idx"
 
@@ -61,215 +58,237 @@ def assistant(tmp_path, built_index, embedder):
     from qa.assistant import Assistant
 
     shutil.copytree(built_index, tmp_path / "idx")
-    a = Assistant(index_dir=tmp_path / "idx", generator="extractive")
-    a.index._embedder = embedder
-    return a
+    return Assistant(index_dir=tmp_path / "idx", generator="extractive", embedder=embedder)
 
 
 @pytest.fixture
-def ui(assistant) -> ChatUI:
+def ui(assistant) -> Parts:
     return build_app(assistant).citeqa
 
 
-def ask(ui: ChatUI, question: str, turns=None, chat=None, top_k=5):
-    """Run the streaming handler to its end; returns every yield and the last one."""
-    steps = list(ui.respond(question, chat or [], turns or [], "extractive", top_k))
-    return steps, steps[-1]
+def ask(ui: Parts, question: str, conversation=None, top_k=5) -> tuple[list[tuple], dict]:
+    """Run the streaming handler to its end; returns every frame and the last one by output name."""
+    frames = list(ui.chat.respond(question, conversation or [], "extractive", top_k))
+    return frames, dict(zip(OUTPUTS, frames[-1], strict=True))
 
 
-# -- chat ---------------------------------------------------------------------------------------------
-def test_answer_streams_then_shows_clickable_markers_and_timings(ui):
-    steps, (chat, turns, panel, box) = ask(ui, "How many stalls did the fire destroy?")
-    assert len(steps) >= 2 and "Searching" in steps[0][2]  # the question shows before the answer
-    assert box == "" and [m["role"] for m in chat] == ["user", "assistant"]
-    answer = chat[-1]["content"]
-    assert "40 stalls" in answer and 'href="#cq-cite-0-1"' in answer and "cq-timings" in answer
-    assert "cq-abstain" not in answer
-    assert turns[0]["citations"][0]["source"] == "market.html"
-    assert 'href="#cq-cite-0-1"' in panel  # the side panel lists the citations to click
-    json.dumps(turns)  # the page keeps turns in gr.State: plain data only
+# -- answering -----------------------------------------------------------------------------------------
+def test_the_question_shows_before_its_answer(ui):
+    frames, _ = ask(ui, STALLS)
+    first = dict(zip(OUTPUTS, frames[0], strict=True))
+    assert "Searching" in first["panel"] and first["chat"][0]["content"] == STALLS
+    assert "cq-streaming" in first["chat"][1]["content"]
 
 
-def test_citation_click_shows_the_sentence_highlighted_in_its_document(ui, assistant):
-    _, (_, turns, _, _) = ask(ui, "How many stalls did the fire destroy?")
-    citation = turns[0]["citations"][0]
-    panel = ui.show_citation("0:1:1732000000000", turns)
-    assert f"<mark>{citation['text']}</mark>" in panel
-    assert "market.html" in panel and "Market fire" in panel  # source and title
-    document = assistant.document_text("market.html")
-    assert document[: citation["start"]].strip().splitlines()[-1] in panel  # context before the sentence
-    # Stale or forged targets change nothing.
-    assert ui.show_citation("7:1", turns) is not None
-    assert isinstance(ui.show_citation("nonsense", turns), type(gr.skip()))
+def test_the_answer_shows_clickable_markers(ui):
+    _, last = ask(ui, STALLS)
+    shown = last["chat"][-1]["content"]
+    assert "40 stalls" in shown and 'href="#cq-cite-0-1"' in shown and "cq-abstain" not in shown
+    assert 'href="#cq-cite-0-1"' in last["panel"]  # the panel lists the citations to click
+
+
+def test_the_page_keeps_each_answer_as_answer_to_dict(ui, assistant):
+    _, last = ask(ui, STALLS)
+    kept = last["conversation"][0]["answer"]
+    expected = assistant.ask(STALLS).to_dict()
+    assert json.loads(json.dumps(kept)) == kept  # plain data, for the browser to store
+    assert {k: v for k, v in kept.items() if k != "timings"} == {k: v for k, v in expected.items() if k != "timings"}
+
+
+def test_ask_is_disabled_and_stop_shown_while_an_answer_runs(ui):
+    frames, last = ask(ui, STALLS)
+    first = dict(zip(OUTPUTS, frames[0], strict=True))
+    assert first["ask"].interactive is False and first["stop"].visible is True
+    assert last["ask"].interactive is True and last["stop"].visible is False
+
+
+@pytest.fixture
+def streams(assistant, monkeypatch) -> list:
+    """The Assistant's answer streams, as they are opened."""
+    opened = []
+    real = assistant.stream
+
+    def kept(question, history=None, k=None):
+        opened.append(real(question, history=history, k=k))
+        return opened[-1]
+
+    monkeypatch.setattr(assistant, "stream", kept)
+    return opened
+
+
+def test_stop_ends_the_answer_marked_stopped_with_nothing_of_it_kept(ui):
+    running = ui.chat.respond(STALLS, [], "extractive", 5)
+    next(running)  # the question is shown
+    streaming = dict(zip(OUTPUTS, next(running), strict=True))
+    assert "40 stalls" in streaming["chat"][-1]["content"]  # half-written
+    ui.chat.stop()
+    last = dict(zip(OUTPUTS, list(running)[-1], strict=True))
+    assert last["conversation"][0]["state"] == conv.STOPPED and last["conversation"][0]["answer"] is None
+    assert "Stopped" in last["chat"][-1]["content"] and "40 stalls" not in last["chat"][-1]["content"]
+    assert last["ask"].interactive is True and last["stop"].visible is False
+
+
+def test_stop_closes_the_assistants_stream(ui, streams):
+    running = ui.chat.respond(STALLS, [], "extractive", 5)
+    next(running)
+    next(running)
+    assert streams[0].gi_frame is not None  # the stream waits, mid-answer
+    ui.chat.stop()
+    list(running)
+    assert streams[0].gi_frame is None
+
+
+def test_a_page_that_goes_away_closes_the_assistants_stream(ui, streams):
+    """Gradio closes the handler of a page that is gone; the Assistant's stream must close with it."""
+    running = ui.chat.respond(STALLS, [], "extractive", 5)
+    next(running)
+    next(running)
+    running.close()
+    assert streams[0].gi_frame is None
+
+
+def test_a_stop_with_no_answer_running_does_not_stop_the_next_one(ui):
+    ui.chat.stop()
+    _, last = ask(ui, STALLS)
+    assert last["conversation"][0]["state"] == conv.ANSWERED
 
 
 def test_abstention_looks_different_and_lists_the_nearest_passages(ui):
-    _, (chat, turns, panel, _) = ask(ui, "What is the boiling point of mercury?")
-    answer = chat[-1]["content"]
-    assert turns[0]["abstained"]
-    assert "cq-abstain" in answer and "No answer in your documents" in answer and "cq-cite" not in answer
-    assert "Nearest passages" in panel and 'data-abstained="true"' in panel
+    _, last = ask(ui, MERCURY)
+    assert last["conversation"][0]["answer"]["abstained"]
+    shown = last["chat"][-1]["content"]
+    assert "cq-abstain" in shown and "No answer in your documents" in shown and "cq-cite" not in shown
+    assert "Nearest passages" in last["panel"]
 
 
-def test_follow_up_is_asked_with_the_chat_history(ui, monkeypatch):
-    _, (chat, turns, _, _) = ask(ui, "Who cut the ribbon on the Harbour Bridge?")
-    seen = {}
-    real = type(ui.assistant).stream
+def test_a_follow_up_is_asked_with_the_answers_so_far(ui, assistant, monkeypatch):
+    _, first = ask(ui, "Who cut the ribbon on the Harbour Bridge?")
+    seen = []
+    real = assistant.stream
 
-    def spy(self, question, history=None, k=None):
-        seen["history"] = history
-        yield from real(self, question, history=history, k=k)
+    def spy(question, history=None, k=None):
+        seen.append(history)
+        return real(question, history=history, k=k)
 
-    monkeypatch.setattr(type(ui.assistant), "stream", spy)
-    _, (chat, turns, _, _) = ask(ui, "When did she do it?", turns=turns, chat=chat)
-    assert seen["history"] == [(turns[0]["question"], turns[0]["text"])]
-    assert len(chat) == 4 and len(turns) == 2
-    assert 'href="#cq-cite-1-' in chat[-1]["content"] or turns[1]["abstained"]
+    monkeypatch.setattr(assistant, "stream", spy)
+    ask(ui, "When did it reopen?", first["conversation"])
+    answered = first["conversation"][0]
+    assert seen == [[(answered["question"], answered["answer"]["text"])]]
 
 
-def test_empty_question_changes_nothing_and_errors_show_in_the_chat(ui, monkeypatch):
+def test_a_follow_up_is_answered_with_a_citation(ui):
+    _, first = ask(ui, "Who cut the ribbon on the Harbour Bridge?")
+    _, last = ask(ui, "When did it reopen?", first["conversation"])
+    follow = last["conversation"][1]["answer"]
+    assert not follow["abstained"] and follow["citations"][0]["source"] == "harbour.txt"
+    assert 'href="#cq-cite-1-1"' in last["chat"][-1]["content"]
+
+
+def test_an_empty_question_changes_nothing(ui):
     with pytest.warns(UserWarning, match="Type a question"):
-        _, (chat, turns, _, _) = ask(ui, "   ")
-    assert chat == [] and turns == []
+        frames, _ = ask(ui, "   ")
+    assert len(frames) == 1 and all(isinstance(value, type(gr.skip())) for value in frames[0])
 
-    def broken(self, question, history=None, k=None):
+
+def test_an_error_shows_in_the_chat_escaped(ui, assistant, monkeypatch):
+    def broken(question, history=None, k=None):
         raise RuntimeError("the model <b>weights</b> are missing")
-        yield  # pragma: no cover
 
-    monkeypatch.setattr(type(ui.assistant), "stream", broken)
-    _, (chat, turns, _, _) = ask(ui, "Who won the award?")
-    assert "cq-error" in chat[-1]["content"] and "&lt;b&gt;weights" in chat[-1]["content"] and turns == []
+    monkeypatch.setattr(assistant, "stream", broken)
+    _, last = ask(ui, "Who won the award?")
+    assert "cq-error" in last["chat"][-1]["content"] and "&lt;b&gt;weights" in last["chat"][-1]["content"]
+    assert last["conversation"][0]["state"] == conv.FAILED
 
 
-def test_clear_resets_chat_and_state():
-    chat, turns, panel, box = ChatUI.clear()
-    assert chat == [] and turns == [] and box == "" and "Ask a question" in panel
+# -- citations --------------------------------------------------------------------------------------------
+def test_a_citation_click_shows_the_sentence_highlighted_in_its_document(ui, assistant):
+    _, last = ask(ui, STALLS)
+    citation = last["conversation"][0]["answer"]["citations"][0]
+    panel = ui.chat.show_citation("0:1:1732000000000", last["conversation"])
+    assert f"<mark>{citation['text']}</mark>" in panel and "Market fire" in panel
+    document = assistant.document_text("market.html")
+    assert document[: citation["start"]].strip().splitlines()[-1] in panel  # context before the sentence
+
+
+@pytest.mark.parametrize("target", ["7:1", "nonsense", "", "0:1:x"])
+def test_a_stale_or_forged_citation_target_changes_nothing(ui, target):
+    _, last = ask(ui, STALLS)
+    assert isinstance(ui.chat.show_citation(target, last["conversation"]), type(gr.skip()))
+
+
+def test_a_citation_of_a_removed_document_shows_the_sentence_alone(ui, assistant):
+    _, last = ask(ui, STALLS)
+    assistant.remove("market.html")
+    panel = ui.chat.show_citation("0:1", last["conversation"])
+    assert "no longer in the index" in panel and "<mark>" in panel
+
+
+# -- the conversation: reload, new chat, export ------------------------------------------------------------
+def test_a_reload_shows_the_stored_conversation(ui):
+    _, last = ask(ui, STALLS)
+    restored = dict(zip(OUTPUTS, ui.chat.restore(json.loads(json.dumps(last["conversation"]))), strict=True))
+    assert restored["chat"] == last["chat"]
+
+
+def test_new_chat_clears_the_conversation(ui):
+    cleared = dict(zip(OUTPUTS, ui.chat.new_chat(), strict=True))
+    assert cleared["chat"] == [] and cleared["conversation"] == [] and "Ask a question" in cleared["panel"]
+    assert cleared["export"].visible is False
+
+
+def test_export_offers_the_conversation_as_a_markdown_file(ui):
+    _, first = ask(ui, STALLS)
+    _, last = ask(ui, MERCURY, first["conversation"])
+    exported = Path(last["export"].value["path"])  # the copy that Gradio serves
+    assert exported.name == "citeqa-conversation.md"
+    assert exported.read_text(encoding="utf-8") == conversation_markdown(last["conversation"])
 
 
 # -- safety: nothing from a document runs ------------------------------------------------------------------
-def test_document_text_title_and_file_name_are_escaped_everywhere(ui):
-    _, (chat, turns, panel, _) = ask(ui, "Who was the Zanzibar lighthouse keeper?")
-    rendered = [chat[-1]["content"], panel]
-    assert not turns[0]["abstained"], turns[0]["reason"]
-    citation = turns[0]["citations"][0]
-    assert citation["source"] == EVIL_NAME
-    rendered.append(ui.show_citation("0:1", turns))
-    table, _ = ui.documents_view()
-    rendered.append(table)
-    for html in rendered:
+def test_document_text_title_and_file_name_are_escaped_in_chat_and_panel(ui):
+    _, last = ask(ui, "Who was the Zanzibar lighthouse keeper?")
+    assert not last["conversation"][0]["answer"]["abstained"]
+    assert last["conversation"][0]["answer"]["citations"][0]["source"] == EVIL_NAME
+    panel = ui.chat.show_citation("0:1", last["conversation"])
+    for html in (last["chat"][-1]["content"], last["panel"], panel):
         assert "<script" not in html and "<img" not in html  # only escaped text, never a tag
-    assert "&lt;img src=x onerror=alert(2)&gt;" in rendered[2]  # shown as text in the passage
-    assert "&lt;img src=x onerror=alert(1)&gt;.txt" in rendered[2] and "&lt;img" in table  # file name
-    assert "&lt;script&gt;alert(&#x27;title&#x27;)&lt;/script&gt;" in table  # title
+    assert "&lt;img src=x onerror=alert(2)&gt;" in panel  # shown as text in the passage
+    assert "&lt;script&gt;alert(&#x27;title&#x27;)&lt;/script&gt;" in panel  # the title
 
 
-def test_question_is_escaped_in_the_chat(ui):
-    _, (chat, _, _, _) = ask(ui, "<script>alert(1)</script> Who won the design award?")
-    assert "<script" not in chat[0]["content"] and "&lt;script&gt;" in chat[0]["content"]
-
-
-# -- uploads -----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name, expected", [
-    ("report.txt", "report.txt"),
-    ("../../etc/passwd.txt", "passwd.txt"),
-    ("..\\..\\windows\\evil.md", "evil.md"),
-    ("/abs/path/notes.pdf", "notes.pdf"),
-    (".hidden.html", "hidden.html"),
-    ("a<b>c.txt", "a_b_c.txt"),
-    ("x\x00y.txt", "xy.txt"),
-    ("café ünïcode.md", "café ünïcode.md"),
-])
-def test_upload_names_keep_only_a_safe_base_name(name, expected):
-    assert safe_upload_name(name) == expected
-
-
-@pytest.mark.parametrize("name", ["", "..", "../..", "...", "/", ".txt"])
-def test_unusable_upload_names_are_refused(name):
-    with pytest.raises(UploadError):
-        safe_upload_name(name)
-
-
-def test_store_upload_stays_in_its_folder_and_checks_type_and_size(tmp_path):
-    folder = tmp_path / "index" / "uploads"
-    source = tmp_path / "incoming.txt"
-    source.write_text("Some text.\n", encoding="utf-8")
-    stored = store_upload(source, folder, name="../../../outside.txt")
-    assert stored == (folder / "outside.txt").resolve() and stored.read_text() == "Some text.\n"
-    assert not (tmp_path / "outside.txt").exists()
-    with pytest.raises(UploadError, match="unsupported file type .exe"):
-        store_upload(source, folder, name="tool.exe")
-    with pytest.raises(UploadError, match="unsupported file type"):
-        store_upload(source, folder, name="archive.txt.sh")
-    with pytest.raises(UploadError, match="too large"):
-        store_upload(source, folder, max_mb=0.000001, name="big.txt")
-    empty = tmp_path / "empty.md"
-    empty.write_bytes(b"")
-    with pytest.raises(UploadError, match="empty"):
-        store_upload(empty, folder)
-    assert sorted(p.name for p in folder.iterdir()) == ["outside.txt"]
-
-
-def test_upload_adds_lists_and_remove_deletes(ui, tmp_path):
-    incoming = tmp_path / "incoming"
-    incoming.mkdir()
-    good = incoming / "orchard.md"
-    good.write_text("# Orchard news\n\nThe Millbrook orchard harvested 900 kilos of pears in 2023.\n", encoding="utf-8")
-    bad = incoming / "latin1.txt"
-    bad.write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
-    calls = []
-    status, table, choices = ui.upload([str(good), str(bad), str(incoming / "x.exe")],
-                                       progress=lambda *a, **k: calls.append((a, k)))
-    assert "orchard.md: added" in status and "latin1.txt" in status and "not valid UTF-8" in status
-    assert "unsupported file type .exe" in status
-    assert calls and calls[-1][0][0] == 1.0  # progress reached the end
-    assert "orchard.md" in table and "Orchard news" in table
-    assert "uploads/orchard.md" in choices["choices"]
-    assert (ui.upload_dir / "orchard.md").exists() and not (ui.upload_dir / "latin1.txt").exists()
-    assert ui.upload_dir.parent == Path(ui.assistant.index.root)
-
-    _, (_, turns, _, _) = ask(ui, "How many kilos of pears did the Millbrook orchard harvest?")
-    assert turns[0]["citations"] and turns[0]["citations"][0]["source"] == "uploads/orchard.md"
-
-    status, _, _ = ui.upload([str(good)], progress=no_progress)
-    assert "unchanged" in status
-
-    status, table, choices = ui.remove("uploads/orchard.md")
-    assert "removed uploads/orchard.md" in status and "orchard.md" not in table
-    assert "uploads/orchard.md" not in choices["choices"] and not (ui.upload_dir / "orchard.md").exists()
-    status, _, _ = ui.remove("uploads/orchard.md")
-    assert "not in the index" in status
-
-
-def test_upload_file_names_are_escaped_in_the_status(ui, tmp_path):
-    evil = tmp_path / "<b onmouseover=alert(1)>bold.exe"
-    evil.write_text("x", encoding="utf-8")
-    status, _, _ = ui.upload([str(evil)], progress=no_progress)
-    assert "unsupported" in status and "&lt;b onmouseover=alert(1)&gt;bold.exe" in status and "<b " not in status
-    sneaky = tmp_path / "<img src=x onerror=alert(1)>.md"
-    sneaky.write_text("# Sneaky\n\nThe Quarry museum opened in 1977.\n", encoding="utf-8")
-    status, table, _ = ui.upload([str(sneaky)], progress=no_progress)
-    assert "added" in status and "<img" not in status and "<img" not in table
-    assert [p.parent for p in ui.upload_dir.iterdir()] == [ui.upload_dir]
+def test_the_question_is_escaped_in_the_chat(ui):
+    _, last = ask(ui, "<script>alert(1)</script> Who won the design award?")
+    assert "<script" not in last["chat"][0]["content"] and "&lt;script&gt;" in last["chat"][0]["content"]
 
 
 # -- API ---------------------------------------------------------------------------------------------------
-def test_api_ask_returns_answer_and_citations_as_json(ui):
-    result = ui.api_ask("How many stalls did the fire destroy?")
-    data = json.loads(json.dumps(result))
-    assert "40 stalls" in data["answer"] and data["citations"][0]["source"] == "market.html"
-    assert data["abstained"] is False and "total" in data["timings"]
-    follow = ui.api_ask("Who said no one was hurt?", 3, [["How many stalls did the fire destroy?", data["answer"]]])
-    assert "Okoro" in follow["answer"]
+def test_api_ask_is_answer_to_dict_with_the_text_as_answer(ui, assistant):
+    result = json.loads(json.dumps(ui.api.ask(STALLS)))
+    expected = assistant.ask(STALLS).to_dict()
+    expected["answer"] = expected.pop("text")
+    del expected["passages"]
+    assert set(result) == set(expected)
+    assert {k: v for k, v in result.items() if k != "timings"} == {k: v for k, v in expected.items() if k != "timings"}
+
+
+def test_api_ask_takes_the_history_of_a_follow_up(ui):
+    first = ui.api.ask(STALLS)
+    follow = ui.api.ask("Who said no one was hurt?", 3, [[STALLS, first["answer"]]])
+    assert "Okoro" in follow["answer"] and follow["citations"]
+
+
+def test_api_ask_refuses_an_empty_question(ui):
     with pytest.raises(gr.Error):
-        ui.api_ask("   ")
+        ui.api.ask("   ")
 
 
 def test_app_has_an_ask_endpoint(assistant):
     app = build_app(assistant)
     names = {fn.api_name for fn in app.fns.values() if getattr(fn, "api_visibility", "public") == "public"}
-    assert "ask" in names
+    assert names == {"ask"}
 
 
+# -- generators --------------------------------------------------------------------------------------------
 def test_generators_are_shared_per_process(assistant):
     made = []
 
@@ -288,22 +307,31 @@ def test_other_generators_share_the_index_and_the_embedding_model(assistant):
     ui = build_app(assistant).citeqa
     other = ui.assistants.get("default")  # built, not loaded: models load on first question
     assert other is not assistant and other.config.generator == "default"
-    assert other.index.root == assistant.index.root and other.index._embedder is assistant.index._embedder
+    assert other.index.root == assistant.index.root and other.index.embedder is assistant.index.embedder
     assert ui.assistants.get("default") is other and ui.assistants.get(None) is assistant
 
 
 # -- citeqa chat -----------------------------------------------------------------------------------------
-def test_cli_binds_loopback_by_default_and_parses_auth():
+def test_cli_binds_loopback_by_default():
     from ui import cli
 
     parser = argparse.ArgumentParser()
     cli.add_arguments(parser)
     args = parser.parse_args([])
     assert args.host == "127.0.0.1" and args.port == 7860 and args.index is None and args.auth is None
-    args = parser.parse_args(["--index", "x", "--generator", "extractive", "--auth", "me:s3:cret", "--port", "0"])
-    assert cli.parse_auth(args.auth) == ("me", "s3:cret") and args.generator == "extractive"
+
+
+def test_cli_parses_auth():
+    from ui import cli
+
+    assert cli.parse_auth("me:s3:cret") == ("me", "s3:cret")
     with pytest.raises(ValueError):
         cli.parse_auth("nopassword")
+
+
+def test_cli_knows_loopback_addresses():
+    from ui import cli
+
     assert cli.is_loopback("127.0.0.1") and cli.is_loopback("::1") and not cli.is_loopback("0.0.0.0")
 
 
@@ -314,13 +342,18 @@ def test_cli_flags_fit_the_citeqa_parser():
     assert args.host == "127.0.0.1" and args.index == "somewhere" and args.port == 7999
 
 
-def test_render_helpers_escape_and_window():
-    doc = "line one\n" + "x" * 2000 + "\nThe <b>cited</b> sentence.\n" + "y " * 1000
-    start = doc.index("The <b>")
-    citation = {"start": start, "end": start + len("The <b>cited</b> sentence."),
-                "text": "The <b>cited</b> sentence.", "source": "s.txt", "title": "T"}
-    html = ui_app.render_context(doc, citation)
-    assert "<mark>The &lt;b&gt;cited&lt;/b&gt; sentence.</mark>" in html and "line one" not in html
-    assert len(html) < 2 * ui_app.CONTEXT_CHARS + 400
-    changed = ui_app.render_context(doc.replace("cited", "CITED"), citation)
-    assert "changed since" in changed
+def test_exports_older_than_a_day_are_deleted(ui):
+    _, first = ask(ui, STALLS)
+    [old] = ui.chat.export_dir().iterdir()
+    day_ago = old.stat().st_mtime - 2 * 86_400
+    os.utime(old, (day_ago, day_ago))
+    ask(ui, MERCURY, first["conversation"])
+    assert not old.exists() and len(list(ui.chat.export_dir().iterdir())) == 1
+
+
+def test_ask_is_usable_once_the_stored_conversation_is_back(ui, assistant):
+    app = build_app(assistant)
+    ask_button = next(b for b in app.blocks.values() if getattr(b, "elem_id", None) == "cq-ask")
+    assert ask_button.interactive is False
+    restored = dict(zip(OUTPUTS, ui.chat.restore([]), strict=True))
+    assert restored["ask"].interactive is True

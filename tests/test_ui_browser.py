@@ -1,192 +1,246 @@
-"""End to end: `citeqa chat` in a subprocess on 127.0.0.1, driven in Debian's headless Chromium.
+"""End to end: the real `citeqa chat` command on the seed articles (extractive generator) on 127.0.0.1,
+driven in Debian's headless Chromium, as a reader uses it.
 
-Needs /usr/bin/chromium (`apt-get install -y chromium`; `make browser` does it). Playwright's own
-browser download is never used. With CITEQA_SCREENSHOT=docs/chat.png the test also saves the README screenshot.
+Needs /usr/bin/chromium (`make browser` installs it); Playwright's own browser download is never used.
+With CITEQA_SCREENSHOT=docs/chat.png the first test also saves the screenshots of docs/chat.md.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.support import REPO, chat_server
+from tests.support import REPO, ask, chat_page, chat_server, chromium, expect, require_chromium
+from ui import conversation as conv
+from ui.examples import SEED_EXAMPLES
+from ui.markdown import answer_markdown, conversation_markdown
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOT = os.environ.get("CITEQA_SCREENSHOT")  # `make screenshot` refreshes docs/chat.png
-EVIL_NAME = "<img src=x onerror=window.__pwned=1>.txt"
-EVIL_TEXT = (
-    "<script>window.__pwned = 2</script> Lighthouse report\n"
-    "The Zanzibar lighthouse keeper <img src=x onerror=window.__pwned=3> was Ottoline Brask, who served 31 years.\n"
-    "<b onmouseover=window.__pwned=4>The lamp</b> was replaced in 1998.\n"
-)
+SHOT = "Where was Chris Kaba shot?"
+MERCURY = "What is the boiling point of mercury?"
+AA = 4.5  # WCAG AA contrast for normal text
+
+# The contrast of an element's text against what is behind it, from computed colours: the background is
+# the element's and its ancestors' backgrounds blended from the first opaque one up (white if none is).
+CONTRAST = """element => {
+  const parse = c => { const v = c.match(/[\\d.]+/g).map(Number); return [v[0], v[1], v[2], v.length > 3 ? v[3] : 1]; };
+  const over = (top, below) => [0, 1, 2].map(i => top[i] * top[3] + below[i] * (1 - top[3])).concat([1]);
+  const layers = [];
+  for (let node = element; node; node = node.parentElement) {
+    const colour = parse(getComputedStyle(node).backgroundColor);
+    if (colour[3] > 0) layers.push(colour);
+    if (colour[3] >= 1) break;
+  }
+  let background = [255, 255, 255, 1];
+  for (const layer of layers.reverse()) background = over(layer, background);
+  const text = over(parse(getComputedStyle(element).color), background);
+  const luminance = c => {
+    const [r, g, b] = c.slice(0, 3).map(v => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const [a, b] = [luminance(text), luminance(background)].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}"""
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, embedder):
-    """The real command on a fresh index of the seed articles plus one hostile document."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's Chromium with `apt-get install -y chromium` "
-                    "(or `make browser`)")
+    """The real command on a fresh index of exactly the seed articles."""
+    require_chromium()
     from qa.assistant import Assistant
 
     root = tmp_path_factory.mktemp("chat")
-    corpus = root / "seeds"
-    shutil.copytree(REPO / "seeds", corpus)
-    (corpus / EVIL_NAME).write_text(EVIL_TEXT, encoding="utf-8")
-    assistant = Assistant(index_dir=root / "idx", generator="extractive")
-    assistant.index._embedder = embedder
-    report = assistant.add([corpus])
-    assert not report.skipped and len(report.added) >= 3
-
+    report = Assistant(index_dir=root / "idx", generator="extractive", embedder=embedder).add([REPO / "seeds"])
+    assert not report.skipped and len(report.added) == 2
     with chat_server(root / "idx", root / "server.log", "--host", "127.0.0.1") as (url, _):
         yield url + "/"
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
 def page(browser, server):
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.dialogs = dialogs
-    page.goto(server)
-    page.wait_for_selector("#cq-question textarea")
-    yield page
-    context.close()
+    with chat_page(browser, server) as page:
+        yield page
 
 
-def expect(locator):
-    from playwright.sync_api import expect as playwright_expect
+@pytest.fixture(scope="module")
+def api(server):
+    from gradio_client import Client
 
-    return playwright_expect(locator)
-
-
-def ask(page, question: str) -> None:
-    before = page.locator("#cq-chat .cq-answer:not(.cq-streaming), #cq-chat .cq-error").count()
-    page.fill("#cq-question textarea", question)
-    page.click("#cq-ask")
-    page.wait_for_function(
-        "n => document.querySelectorAll('#cq-chat .cq-answer:not(.cq-streaming), #cq-chat .cq-error').length > n",
-        arg=before)
+    return Client(server, verbose=False)
 
 
-def choose_file(page, component: str, path: Path) -> None:
-    """Put a file into a gr.File. Retried: a file chosen while the component is still mounting is lost."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    for _ in range(3):
-        page.set_input_files(f"{component} input[type=file]", str(path))
-        try:
-            page.locator(component, has_text=path.name).wait_for(timeout=10_000)
-            return
-        except PlaywrightTimeout:
-            continue
-    pytest.fail(f"the upload of {path.name} never showed in {component}")
+def api_entry(api, question: str) -> dict:
+    """The conversation entry the page keeps for `question`, rebuilt from the /ask endpoint's answer."""
+    result = api.predict(question, api_name="/ask")
+    return conv.answered(conv.asking(question), dict(result, text=result["answer"], passages=[]))
 
 
-def test_ask_click_citation_see_highlighted_passage(page):
-    # Example questions about the seed articles are offered on first load.
-    example = page.get_by_text("Where was Chris Kaba shot?", exact=True)
-    assert example.is_visible()
-    example.click()
-    expect(page.locator("#cq-question textarea")).to_have_value("Where was Chris Kaba shot?")
+def last_answer(page):
+    return page.locator("#cq-chat .cq-answer").last
+
+
+def test_ask_click_a_citation_and_see_the_sentence_highlighted(page, browser, server):
+    page.get_by_text(SHOT, exact=True).click()  # an example question
+    expect(page.locator("#cq-question textarea")).to_have_value(SHOT)
     page.click("#cq-ask")
     marker = page.locator("#cq-chat a.cq-cite").first
-    marker.wait_for()
-    answer = page.locator("#cq-chat .cq-answer").last.inner_text()
-    assert "Streatham" in answer and "[1]" in answer
-    assert page.locator("#cq-chat .cq-timings").last.is_visible()
-
     marker.click()
     mark = page.locator("#cq-panel mark")
-    mark.wait_for()
     assert "Streatham" in mark.inner_text()
-    panel = page.locator("#cq-panel .cq-panel").inner_text()
-    assert ".txt" in panel and "Chris Kaba" in panel  # source and title shown
+    heading = page.locator("#cq-panel .cq-panel-title").first.inner_text()
+    assert "Chris Kaba" in heading and ".txt" not in heading  # the title stands in for the file name
     assert page.locator("#cq-panel .cq-context").inner_text().count("\n") >= 2  # the passage's context
+    assert not page.dialogs
     if SCREENSHOT:
         page.screenshot(path=SCREENSHOT)
+        with chat_page(browser, server, width=420, height=900) as phone:
+            ask(phone, SHOT)
+            phone.locator("#cq-chat a.cq-cite").first.click()
+            phone.locator("#cq-panel mark").wait_for()
+            phone.wait_for_timeout(500)  # let the scroll settle before the picture
+            phone.screenshot(path=str(Path(SCREENSHOT).with_name("chat-phone.png")))
 
-    # A follow-up uses the conversation.
+
+def test_every_offered_example_is_answered_with_a_citation(page):
+    page.locator("#cq-examples").wait_for()
+    offered = [e.strip() for e in page.locator("#cq-examples button").all_inner_texts()]
+    assert offered and set(offered) <= set(SEED_EXAMPLES)
+    for question in offered:
+        page.get_by_text(question, exact=True).click()
+        ask(page, question)
+        answer = last_answer(page)
+        assert "cq-abstain" not in answer.get_attribute("class"), question
+        assert answer.locator("a.cq-cite").count() >= 1, question
+
+
+def test_a_follow_up_uses_the_conversation(page):
+    ask(page, SHOT)
     ask(page, "How old was he?")
-    assert page.locator("#cq-chat .message-row").count() >= 4
-    assert not page.dialogs
+    answer = last_answer(page)
+    assert answer.locator("a.cq-cite").count() >= 1
+    assert "Kaba" in answer.locator(".cq-note", has_text="Understood as").inner_text()
 
 
-def test_abstention_is_visibly_different(page):
-    ask(page, "What is the boiling point of mercury?")
+def test_an_abstention_is_visibly_different(page):
+    ask(page, MERCURY)
     abstained = page.locator("#cq-chat .cq-abstain").last
     assert abstained.is_visible() and "No answer in your documents" in abstained.inner_text()
     assert page.locator("#cq-chat a.cq-cite").count() == 0
     assert "Nearest passages" in page.locator("#cq-panel").inner_text()
 
 
-def test_nothing_from_a_document_runs_in_the_page(page):
-    ask(page, "Who was the Zanzibar lighthouse keeper?")
-    page.locator("#cq-chat a.cq-cite").last.click()
-    mark = page.locator("#cq-panel mark")
-    mark.wait_for()
-    assert "<img src=x onerror=window.__pwned=3>" in mark.inner_text()  # shown as text
-    assert EVIL_NAME in page.locator("#cq-panel .cq-source").inner_text()
-    page.click("button[role=tab]:has-text('Documents')")
-    page.locator("#cq-documents table").wait_for()
-    assert EVIL_NAME in page.locator("#cq-documents").inner_text()
-    page.locator("#cq-documents td", has_text="Lighthouse report").hover()
-    assert page.evaluate("() => window.__pwned") is None and not page.dialogs
-    assert page.locator("#cq-panel img, #cq-chat img[src=x], #cq-documents img").count() == 0
+def test_the_evidence_names_each_document_once(page):
+    ask(page, MERCURY)
+    titles = page.locator("#cq-panel .cq-panel-title").all_inner_texts()[1:]  # after "Nearest passages"
+    assert titles and len(titles) == len(set(titles))
 
 
-def test_upload_list_and_remove_a_document(page, tmp_path):
-    page.click("button[role=tab]:has-text('Documents')")
-    page.locator("#cq-documents table").wait_for()
-    note = tmp_path / "orchard notes.md"
-    note.write_text("# Orchard news\n\nThe Millbrook orchard harvested 900 kilos of pears in 2023.\n",
-                    encoding="utf-8")
-    choose_file(page, "#cq-upload", note)
-    page.click("#cq-add")
-    page.locator("#cq-upload-status", has_text="orchard notes.md: added").wait_for()
-    row = page.locator("#cq-documents tr", has_text="orchard notes.md")
-    assert "Orchard news" in row.inner_text()
-
-    page.click("button[role=tab]:has-text('Chat')")
-    ask(page, "How many kilos of pears did the Millbrook orchard harvest?")
-    assert "900 kilos" in page.locator("#cq-chat .cq-answer").last.inner_text()
-
-    page.click("button[role=tab]:has-text('Documents')")
-    page.locator("#cq-remove-choice input").fill("orchard notes.md")
-    page.get_by_role("option", name="orchard notes.md").click()
-    page.click("#cq-remove")
-    page.locator("#cq-upload-status", has_text="removed uploads/orchard notes.md").wait_for()
-    assert page.locator("#cq-documents tr", has_text="orchard notes.md").count() == 0
+def test_timings_are_behind_details(page):
+    ask(page, SHOT)
+    timings = last_answer(page).locator(".cq-timings")
+    assert not timings.is_visible()
+    last_answer(page).locator("summary", has_text="details").click()
+    expect(timings).to_be_visible()
+    assert " ms" in timings.inner_text()
 
 
-def test_gradio_client_asks_through_the_api(server):
-    from gradio_client import Client
+def test_copy_gives_the_answer_with_its_citations_as_footnotes(browser, server, api):
+    with chat_page(browser, server, permissions=["clipboard-read", "clipboard-write"]) as page:
+        ask(page, SHOT)
+        last_answer(page).locator("button.cq-copy").click()
+        expect(last_answer(page).locator("button.cq-copy")).to_have_text("Copied")
+        copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert copied == answer_markdown(api_entry(api, SHOT)["answer"])
+    assert "[^1]:" in copied and "characters" in copied and ".txt" in copied
 
-    client = Client(server, verbose=False)
-    result = client.predict("Where was Chris Kaba shot?", api_name="/ask")
+
+def test_export_downloads_the_conversation_as_markdown(page, api):
+    ask(page, SHOT)
+    ask(page, MERCURY)
+    with page.expect_download() as download:
+        page.click("#cq-export")
+    assert download.value.suggested_filename == "citeqa-conversation.md"
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text == conversation_markdown([api_entry(api, SHOT), api_entry(api, MERCURY)])
+
+
+def test_the_conversation_survives_a_reload(page):
+    ask(page, SHOT)
+    page.reload()
+    page.locator("#cq-chat a.cq-cite").first.click()
+    assert "Streatham" in page.locator("#cq-panel mark").inner_text()
+    assert page.locator("#cq-chat .message-row").count() == 2
+
+
+def test_new_chat_clears_the_conversation_for_good(page):
+    ask(page, SHOT)
+    page.click("#cq-new-chat")
+    expect(page.locator("#cq-chat .message-row")).to_have_count(0)
+    page.reload()
+    expect(page.locator("#cq-ask")).to_be_enabled()  # the stored conversation, if any, is back
+    expect(page.locator("#cq-chat .message-row")).to_have_count(0)
+
+
+IN_VIEW = """selector => {
+    const element = document.querySelector(selector);
+    const r = element && element.getBoundingClientRect();
+    return !!r && r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight;
+}"""
+
+
+def test_on_a_phone_a_citation_click_shows_the_sentence_in_view(browser, server):
+    with chat_page(browser, server, width=420, height=800) as page:
+        ask(page, SHOT)
+        page.locator("#cq-chat a.cq-cite").first.click()
+        page.wait_for_function(IN_VIEW, arg="#cq-panel mark")
+
+
+def test_on_a_phone_back_to_the_answer_shows_the_answer_again(browser, server):
+    with chat_page(browser, server, width=420, height=800) as page:
+        ask(page, SHOT)
+        page.locator("#cq-chat a.cq-cite").first.click()
+        page.wait_for_function(IN_VIEW, arg="#cq-panel mark")
+        page.click("#cq-panel a.cq-back")
+        page.wait_for_function(IN_VIEW, arg="#cq-chat .cq-turn-0 a.cq-cite")
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_markers_and_highlights_meet_wcag_aa(browser, server, theme):
+    with chat_page(browser, server + f"?__theme={theme}") as page:
+        assert page.evaluate("() => document.body.classList.contains('dark')") == (theme == "dark")
+        ask(page, MERCURY)
+        ask(page, SHOT)
+        ratios = {selector: page.locator(selector).first.evaluate(CONTRAST)
+                  for selector in ["#cq-chat .cq-abstain-label", "#cq-chat a.cq-cite", "#cq-panel a.cq-cite"]}
+        page.locator("#cq-chat a.cq-cite").first.click()
+        ratios["#cq-panel mark"] = page.locator("#cq-panel mark").evaluate(CONTRAST)
+        low = {selector: f"{ratio:.2f}:1" for selector, ratio in ratios.items() if ratio < AA}
+        assert not low, f"below WCAG AA in the {theme} theme: {low}"
+
+
+def test_the_footer_has_no_stray_separator(page):
+    footer = page.locator("footer").inner_text().strip()
+    assert footer and not footer.startswith("·") and not footer.endswith("·")
+
+
+def test_gradio_client_asks_through_the_api(api):
+    result = api.predict(SHOT, api_name="/ask")
     assert "Streatham" in result["answer"] and result["citations"]
     citation = result["citations"][0]
     assert {"marker", "source", "title", "text", "start", "end"} <= set(citation)
     assert f"[{citation['marker']}]" in result["answer"]
-    follow = client.predict("How old was he?", 5, [["Where was Chris Kaba shot?", result["answer"]]],
-                            api_name="/ask")
+    follow = api.predict("How old was he?", 5, [[SHOT, result["answer"]]], api_name="/ask")
     assert "Chris Kaba" in follow["standalone_question"]

@@ -67,19 +67,9 @@ def make_assistant(args: argparse.Namespace):
     return Assistant(config=Config(index=IndexConfig(**index), **overrides))
 
 
-def warm(assistant) -> None:
-    """Index the seeds if the index is new, then load the models, so the first answer is quick."""
-    try:
-        documents = assistant.documents()
-        log.info("%d documents in %s", len(documents), assistant.index.root)
-        assistant.index.embed_query("warm up")
-        assistant.generator  # noqa: B018 - loads the model
-    except Exception as exc:  # reported again, with its fix, on the first question
-        log.warning("could not prepare the models yet: %s", exc)
-
-
 def main(args: argparse.Namespace) -> int:
     from ui.app import build_app, launch
+    from ui.warmup import warm
 
     auth = parse_auth(getattr(args, "auth", None))
     host = getattr(args, "host", "127.0.0.1")
@@ -88,9 +78,10 @@ def main(args: argparse.Namespace) -> int:
               "can read and change your index", file=sys.stderr)
     assistant = make_assistant(args)
     max_mb = getattr(args, "max_upload_mb", 25.0)
-    if not getattr(args, "no_warm", False):
-        threading.Thread(target=warm, args=(assistant,), daemon=True, name="citeqa-warm").start()
     app = build_app(assistant, max_upload_mb=max_mb)
+    if not getattr(args, "no_warm", False):
+        threading.Thread(target=warm, args=(assistant, app.citeqa.examples), daemon=True,
+                         name="citeqa-warm").start()
     shown = f"[{host}]" if ":" in host else host
     print(f"citeqa: chat on http://{shown}:{args.port}  (index: {assistant.index.root}; Ctrl+C to stop)",
           file=sys.stderr)

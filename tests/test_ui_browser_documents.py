@@ -1,0 +1,142 @@
+"""In the browser, on a user's own articles (not the seeds): examples drawn from them, the Documents tab,
+and hostile documents that must never run in the page. The chat is built and served in this process."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import ask, chat_page, chromium, expect, served, write_corpus
+from ui.examples import SEED_EXAMPLES
+
+pytestmark = [
+    pytest.mark.browser,
+    # Gradio's queue, served in this process, calls pandas in ways pandas 3 deprecates.
+    pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+]
+
+EVIL_NAME = "<img src=x onerror=window.__pwned=1>.txt"
+ARTICLES = {
+    "ferry.txt": "Ferry service resumes\nThe Kelby Ferry resumed its crossings on Monday after a storm. "
+                 "Captain Ines Marlow said the crossings would run hourly. Ines Marlow, 52, has worked on the "
+                 "Kelby Ferry for 20 years.\n",
+    "garden.md": "# Garden prize\n\nThe Dunmore Botanic Garden won the regional prize for its glasshouse. "
+                 "The Dunmore Botanic Garden opened in 1901.\n",
+    EVIL_NAME: "<script>window.__pwned = 2</script> Lighthouse report\n"
+               "The Zanzibar lighthouse keeper <img src=x onerror=window.__pwned=3> was Ottoline Brask, who "
+               "served 31 years.\n<b onmouseover=window.__pwned=4>The lamp</b> was replaced in 1998.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, embedder):
+    from qa.assistant import Assistant
+    from ui.app import build_app
+
+    root = tmp_path_factory.mktemp("own")
+    assistant = Assistant(index_dir=root / "idx", generator="extractive", embedder=embedder)
+    report = assistant.add([write_corpus(root / "articles", ARTICLES)])
+    assert not report.skipped
+    with chromium() as browser, served(build_app(assistant)) as url:
+        yield browser, url
+
+
+@pytest.fixture
+def page(server):
+    browser, url = server
+    with chat_page(browser, url) as page:
+        yield page
+
+
+def open_documents(page) -> None:
+    page.click("button[role=tab]:has-text('Documents')")
+    page.locator("#cq-documents table").wait_for()
+
+
+def choose_file(page, component: str, path) -> None:
+    """Put a file into a gr.File. Retried: a file chosen while the component is still mounting is lost."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(3):
+        page.set_input_files(f"{component} input[type=file]", str(path))
+        try:
+            page.locator(component, has_text=path.name).wait_for(timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    pytest.fail(f"the upload of {path.name} never showed in {component}")
+
+
+def choose_to_remove(page, label: str) -> None:
+    page.locator("#cq-remove-choice input").fill(label)
+    page.get_by_role("option", name=label).click()
+
+
+def test_examples_come_from_these_documents_and_each_is_answered(page):
+    page.locator("#cq-examples").wait_for()
+    offered = [e.strip() for e in page.locator("#cq-examples button").all_inner_texts()]
+    assert offered and not set(offered) & set(SEED_EXAMPLES)
+    for question in offered:
+        ask(page, question)
+        answer = page.locator("#cq-chat .cq-answer").last
+        assert "cq-abstain" not in answer.get_attribute("class"), question
+        assert answer.locator("a.cq-cite").count() >= 1, question
+
+
+def test_citations_name_documents_by_title(page):
+    ask(page, "When did the Dunmore Botanic Garden open?")
+    marker = page.locator("#cq-chat a.cq-cite").first
+    assert marker.get_attribute("title") == "Garden prize"
+    marker.click()
+    assert page.locator("#cq-panel .cq-panel-title").first.inner_text() == "[1] Garden prize"
+
+
+def test_nothing_from_a_document_runs_in_the_page(page):
+    ask(page, "Who was the Zanzibar lighthouse keeper?")
+    page.locator("#cq-chat a.cq-cite").last.click()
+    assert "<img src=x onerror=window.__pwned=3>" in page.locator("#cq-panel mark").inner_text()  # as text
+    assert "<script>window.__pwned = 2</script>" in page.locator("#cq-panel .cq-panel-title").first.inner_text()
+    open_documents(page)
+    assert EVIL_NAME in page.locator("#cq-documents").inner_text()
+    page.locator("#cq-documents td", has_text="Lighthouse report").hover()
+    assert page.evaluate("() => window.__pwned") is None and not page.dialogs
+    assert page.locator("#cq-panel img, #cq-chat img[src=x], #cq-documents img").count() == 0
+
+
+def test_the_documents_table_shows_title_file_chunks_and_date(page):
+    open_documents(page)
+    headers = page.locator("#cq-documents th").all_inner_texts()
+    assert headers == ["Title", "File", "Chunks", "Added"]
+    row = page.locator("#cq-documents tr", has_text="Garden prize").inner_text().split("\t")
+    assert row[1] == "garden.md" and row[2] == "1" and row[3][:2] == "20"
+
+
+def test_upload_then_remove_after_a_confirmation(page, tmp_path):
+    open_documents(page)
+    note = tmp_path / "orchard notes.md"
+    note.write_text("# Orchard news\n\nThe Millbrook orchard harvested 900 kilos of pears in 2023.\n",
+                    encoding="utf-8")
+    choose_file(page, "#cq-upload", note)
+    page.click("#cq-add")
+    page.locator("#cq-upload-status", has_text="orchard notes.md: added").wait_for()
+    assert "Orchard news" in page.locator("#cq-documents tr", has_text="orchard notes.md").inner_text()
+
+    page.click("button[role=tab]:has-text('Chat')")
+    ask(page, "How many kilos of pears did the Millbrook orchard harvest?")
+    assert "900 kilos" in page.locator("#cq-chat .cq-answer").last.inner_text()
+
+    open_documents(page)
+    label = "Orchard news (orchard notes.md)"
+    choose_to_remove(page, label)
+    page.click("#cq-remove")
+    expect(page.locator("#cq-confirm-text")).to_contain_text(f"Remove “{label}” from the index?")
+    page.click("#cq-cancel-remove")
+    page.locator("#cq-upload-status", has_text="Nothing was removed").wait_for()
+    expect(page.locator("#cq-confirm-remove")).to_be_hidden()
+    assert page.locator("#cq-documents tr", has_text="orchard notes.md").count() == 1
+
+    page.click("#cq-remove")
+    page.click("#cq-confirm-remove")
+    page.locator("#cq-upload-status", has_text="removed uploads/orchard notes.md").wait_for()
+    assert page.locator("#cq-documents tr", has_text="orchard notes.md").count() == 0
+    assert not page.dialogs

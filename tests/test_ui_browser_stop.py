@@ -1,0 +1,137 @@
+"""In the browser, while an answer is being written: Ask is disabled, Enter queues nothing, Stop cancels.
+
+A real Assistant (extractive) behind a wrapper that streams its answer a word at a time, slowly, and
+records the questions it was asked and the streams closed before their answer. `Assistant` has no public
+way yet to take a slowed generator; the wrapper only uses its public `stream`. Asking right after Stop
+must work: the test does it at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from tests.support import FINISHED, chat_page, chromium, expect, served, write_corpus
+
+pytestmark = [
+    pytest.mark.browser,
+    # Gradio's queue, served in this process, calls pandas in ways pandas 3 deprecates.
+    pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+]
+
+ARTICLE = {"tower.txt": "Clock tower restored\nThe Arden clock tower was restored in 2019 by a team of twelve "
+                        "masons, who replaced every one of its four faces and rebuilt the bell frame.\n"}
+QUESTION = "Who restored the Arden clock tower?"
+
+
+class SlowAssistant:
+    def __init__(self, assistant, delay: float) -> None:
+        self.assistant = assistant
+        self.delay = delay
+        self.asked: list[str] = []
+        self.closed_early = threading.Event()
+
+    def __getattr__(self, name: str):
+        return getattr(self.assistant, name)
+
+    def stream(self, question, history=None, k=None):
+        from qa.answer import Answer
+
+        self.asked.append(question)
+        inner = self.assistant.stream(question, history=history, k=k)
+        answered = False
+        try:
+            for item in inner:
+                if isinstance(item, Answer):
+                    answered = True
+                    yield item
+                    continue
+                for word in item.split(" "):
+                    time.sleep(self.delay)
+                    yield word + " "
+        finally:
+            inner.close()
+            if not answered:
+                self.closed_early.set()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, embedder):
+    from qa.assistant import Assistant
+    from ui.app import build_app
+
+    root = tmp_path_factory.mktemp("slow")
+    assistant = Assistant(index_dir=root / "idx", generator="extractive", embedder=embedder)
+    assistant.add([write_corpus(root / "articles", ARTICLE)])
+    slow = SlowAssistant(assistant, delay=0.4)
+    with chromium() as browser, served(build_app(slow, examples=[])) as url:
+        yield browser, url, slow
+
+
+@pytest.fixture
+def slow(server):
+    _, _, slow = server
+    slow.asked.clear()
+    slow.closed_early.clear()
+    slow.delay = 0.4
+    return slow
+
+
+@pytest.fixture
+def page(server, slow):
+    browser, url, _ = server
+    with chat_page(browser, url) as page:
+        yield page
+
+
+def start_answer(page, question: str = QUESTION) -> None:
+    """Ask, and wait until the answer has begun to stream."""
+    page.fill("#cq-question textarea", question)
+    page.click("#cq-ask")
+    page.wait_for_function("() => /\\w/.test(document.querySelector('#cq-chat .cq-streaming')?.innerText || '')")
+
+
+def test_ask_is_disabled_while_an_answer_runs(page):
+    start_answer(page)
+    expect(page.locator("#cq-ask")).to_be_disabled()
+    expect(page.locator("#cq-stop")).to_be_visible()
+
+
+def test_ask_comes_back_when_the_answer_is_done(page, slow):
+    slow.delay = 0.0
+    page.fill("#cq-question textarea", QUESTION)
+    page.click("#cq-ask")
+    page.locator(FINISHED).wait_for()
+    expect(page.locator("#cq-ask")).to_be_enabled()
+    expect(page.locator("#cq-stop")).to_be_hidden()
+
+
+def test_stop_cancels_the_answer_and_the_turn_says_so(page, slow):
+    start_answer(page)
+    partial = page.locator("#cq-chat .cq-streaming").inner_text().strip(" …")
+    page.click("#cq-stop")
+    stopped = page.locator("#cq-chat .cq-stopped")
+    expect(stopped).to_have_text("⏹ Stopped. No answer was kept.")
+    assert slow.closed_early.wait(15)  # the Assistant's stream was closed mid-answer
+    assert partial not in page.locator("#cq-chat").inner_text()
+    expect(page.locator("#cq-ask")).to_be_enabled()
+    page.reload()
+    expect(page.locator("#cq-chat .cq-stopped")).to_have_count(1)  # stopped, also as stored
+    assert page.locator(FINISHED).count() == 1
+
+
+def test_enter_during_an_answer_queues_no_second_question(page, slow):
+    start_answer(page)
+    page.fill("#cq-question textarea", "What did the masons replace?")
+    page.press("#cq-question textarea", "Enter")
+    page.click("#cq-stop")
+    page.locator("#cq-chat .cq-stopped").wait_for()
+    slow.delay = 0.0
+    page.fill("#cq-question textarea", "When was the tower restored?")
+    page.click("#cq-ask")
+    page.locator("#cq-chat .cq-answer:not(.cq-streaming):not(.cq-stopped)").wait_for()
+    assert slow.asked == [QUESTION, "When was the tower restored?"]
+    assert page.locator("#cq-chat .message-row.user-row").count() == 2

@@ -1,0 +1,191 @@
+"""What the chat shows, from plain data: bubbles, the Evidence panel, the Markdown of Copy and Export, and
+the conversation kept in the browser. Invented answers; no model, no index, no browser."""
+
+from __future__ import annotations
+
+import json
+
+from ui import conversation as conv
+from ui.evidence import render_citation_panel, render_context, render_panel_intro, window
+from ui.markdown import answer_markdown, conversation_markdown
+from ui.render import chat_messages, render_answer
+
+DOCUMENT = "Quarry news\nThe Ashby quarry closed in 1988. It employed 210 people. The site is now a lake.\n"
+SENTENCE = "It employed 210 people."
+START = DOCUMENT.index(SENTENCE)
+
+
+def citation(marker: int = 1, **changes) -> dict:
+    return {"marker": marker, "source": "news/quarry.txt", "title": "Quarry news", "text": SENTENCE,
+            "start": START, "end": START + len(SENTENCE), "supported": True, **changes}
+
+
+def passage(source: str = "news/quarry.txt", title: str = "Quarry news", text: str = DOCUMENT) -> dict:
+    return {"chunk_id": 1, "source": source, "title": title, "text": text, "start": 0, "end": len(text),
+            "score": 0.9}
+
+
+def answer(**changes) -> dict:
+    """The shape of `Answer.to_dict()`."""
+    data = {"question": "How many people did the Ashby quarry employ?", "text": "210 people [1].",
+            "citations": [citation()], "abstained": False, "passages": [passage()],
+            "timings": {"retrieve": 0.032, "generate": 0.5, "total": 0.61}, "conflict": False,
+            "standalone_question": "How many people did the Ashby quarry employ?", "generator": "extractive",
+            "reason": ""}
+    return {**data, **changes}
+
+
+def abstained(**changes) -> dict:
+    return answer(text="The documents don't say; the nearest passages are listed below.", citations=[],
+                  abstained=True, reason="None of your documents says when the quarry opened.",
+                  detail="best evidence score 0.21 is below min_relevance 0.55", **changes)
+
+
+def entry(state: str = conv.ANSWERED, **changes) -> dict:
+    asked = conv.asking("How many people did the Ashby quarry employ?")
+    if state == conv.ANSWERED:
+        return conv.answered(asked, answer(**changes))
+    if state == conv.STOPPED:
+        return conv.stopped(asked)
+    if state == conv.FAILED:
+        return conv.failed(asked, "the model is missing")
+    return asked
+
+
+# -- the answer bubble ----------------------------------------------------------------------------------
+def test_markers_link_to_their_citation():
+    html = render_answer(answer(), 3)
+    assert '<a class="cq-cite" href="#cq-cite-3-1" title="Quarry news">[1]</a>' in html
+
+
+def test_a_marker_without_a_citation_stays_text():
+    html = render_answer(answer(text="210 people [1] [7]."), 0)
+    assert "[7]" in html and "#cq-cite-0-7" not in html
+
+
+def test_timings_are_folded_under_details():
+    html = render_answer(answer(), 0)
+    shown, folded = html.split('<details class="cq-details">')
+    assert "retrieve 32 ms" in folded and " ms" not in shown
+
+
+def test_copy_carries_the_answer_as_markdown():
+    html = render_answer(answer(), 0)
+    assert '<button class="cq-copy"' in html
+    assert '<div class="cq-md">210 people [^1].' in html
+
+
+def test_abstention_shows_the_plain_reason_in_the_box_and_the_detail_folded():
+    html = render_answer(abstained(), 0)
+    box, folded = html.split('<details class="cq-details">')
+    assert "cq-abstain" in box and "None of your documents says when the quarry opened." in box
+    assert "below min_relevance" not in box and "below min_relevance" in folded
+
+
+def test_abstention_points_to_the_nearest_passages_one_way_only():
+    html = render_answer(abstained(), 0)
+    assert "Nearest passages, under Evidence: Quarry news" in html
+    assert "listed below" not in html and "on the right" not in html
+
+
+def test_an_answer_without_detail_renders():  # Answer has no `detail` before the qa change lands
+    data = abstained()
+    del data["detail"]
+    assert "cq-abstain" in render_answer(data, 0)
+
+
+def test_a_follow_up_shows_how_it_was_understood():
+    html = render_answer(answer(question="How many did it employ?"), 0)
+    assert "Understood as: “How many people did the Ashby quarry employ?”" in html
+
+
+# -- the Evidence panel ------------------------------------------------------------------------------------
+def test_the_cited_sentence_is_highlighted_in_its_document():
+    html = render_citation_panel(answer(), 0, 1, DOCUMENT, "17")
+    assert f"<mark>{SENTENCE}</mark>" in html and "The Ashby quarry closed in 1988." in html
+    assert "cq-shown-17" in html  # the page's script scrolls this click's highlight into view
+
+
+def test_the_title_stands_in_for_the_file_name():
+    html = render_citation_panel(answer(), 0, 1, DOCUMENT)
+    assert "[1] Quarry news</div>" in html and ">news/quarry.txt<" not in html
+
+
+def test_without_a_title_the_file_name_is_shown():
+    untitled = answer(citations=[citation(title="")])
+    assert "[1] news/quarry.txt</div>" in render_citation_panel(untitled, 0, 1, DOCUMENT)
+
+
+def test_a_title_is_shown_once_for_several_citations_of_one_document():
+    other = "The site is now a lake."
+    two = answer(text="Closed [1], now a lake [2].", citations=[
+        citation(1), citation(2, text=other, start=DOCUMENT.index(other), end=DOCUMENT.index(other) + len(other))])
+    assert render_panel_intro(two, 0).count("Quarry news</div>") == 1
+
+
+def test_nearest_passages_of_one_document_show_its_title_once():
+    passages = [passage(), passage(text="The site is now a lake."), passage("mill.txt", "Mill news", "A mill.")]
+    html = render_panel_intro(abstained(passages=passages), 0)
+    assert html.count(">Quarry news</div>") == 1 and html.count(">Mill news</div>") == 1
+
+
+def test_a_changed_document_shows_the_sentence_as_cited():
+    html = render_context(DOCUMENT.replace("210", "310"), citation())
+    assert f"<mark>{SENTENCE}</mark>" in html and "changed since" in html
+
+
+def test_the_context_window_keeps_whole_lines_near_the_sentence():
+    document = "line one\n" + "x" * 2000 + "\nThe cited sentence.\n" + "y " * 1000
+    start = document.index("The cited")
+    lo, hi = window(document, start, start + len("The cited sentence."))
+    assert document[lo:hi] == "The cited sentence."
+
+
+# -- Markdown: Copy and Export -----------------------------------------------------------------------------
+def test_copy_writes_markers_as_footnotes_with_source_title_span_and_sentence():
+    assert answer_markdown(answer()) == (
+        "210 people [^1].\n\n"
+        f"[^1]: *Quarry news*, news/quarry.txt, characters {START}–{START + len(SENTENCE)}: “{SENTENCE}”")
+
+
+def test_an_abstention_copies_as_its_reason():
+    expected = "No answer in your documents: None of your documents says when the quarry opened."
+    assert answer_markdown(abstained()) == expected
+
+
+def test_export_numbers_footnotes_per_question_so_they_stay_unique():
+    text = conversation_markdown([entry(), entry(conv.STOPPED), entry()])
+    assert text.startswith("# citeqa conversation\n\n## 1. How many people did the Ashby quarry employ?")
+    assert "[^1-1]: *Quarry news*" in text and "[^3-1]: *Quarry news*" in text
+    assert "## 2. How many people" in text and "*Stopped before an answer was given.*" in text
+
+
+# -- the conversation kept in the browser ------------------------------------------------------------------
+def test_a_conversation_survives_json():
+    kept = [entry(), entry(conv.STOPPED), entry(conv.FAILED)]
+    assert conv.restore(json.loads(json.dumps(kept))) == kept
+
+
+def test_an_answer_cut_off_by_a_reload_is_restored_as_stopped():
+    assert conv.restore([entry(conv.ANSWERING)])[0]["state"] == conv.STOPPED
+
+
+def test_damaged_entries_are_dropped_not_raised():
+    forged = entry()
+    forged["answer"]["citations"] = [{"marker": "1"}]
+    assert conv.restore([forged, {"question": 3}, "x", None, entry()]) == [entry()]
+    assert conv.restore({"not": "a list"}) == []
+
+
+def test_follow_ups_build_on_answers_only():
+    history = conv.history([entry(), entry(conv.STOPPED), conv.answered(conv.asking("q"), abstained())])
+    assert history == [("How many people did the Ashby quarry employ?", "210 people [1].")]
+
+
+def test_a_stopped_question_keeps_no_text_of_its_answer():
+    messages = chat_messages([entry(conv.STOPPED)])
+    assert "Stopped. No answer was kept." in messages[1]["content"] and "210" not in messages[1]["content"]
+
+
+def test_the_stored_conversation_is_bounded():
+    assert len(conv.restore([entry()] * (conv.MAX_ENTRIES + 5))) == conv.MAX_ENTRIES

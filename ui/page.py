@@ -1,0 +1,143 @@
+"""How the page looks and the little it does in the browser: theme, CSS and one script in the head.
+
+The script handles three clicks. A citation marker writes "<turn>:<marker>:<nonce>" into a visually
+hidden textbox, whose change event renders the Evidence panel on the server; the script then scrolls the
+highlighted sentence into view when it is not (on a phone the panel sits below the chat). "Copy" puts
+the answer's Markdown, kept hidden beside the button, on the clipboard. "Back to the answer" scrolls back.
+Colours of markers and highlights are opaque pairs that meet WCAG AA (4.5:1) in the light and dark themes.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from ui.render import CITE_PREFIX, TURN_PREFIX
+
+CITE_TARGET_ID = "cq-cite-target"
+NARROW_PX = 700
+
+# Offline: system fonts only (the default theme fetches Google Fonts).
+THEME_FONTS = dict(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                   font_mono=["ui-monospace", "SFMono-Regular", "monospace"])
+
+CSS = """
+.cq-answer { line-height: 1.5; }
+a.cq-cite { font-weight: 600; text-decoration: none; padding: 0 3px; border-radius: 4px; cursor: pointer;
+  background: #dbeafe; color: #1e40af; }
+a.cq-cite:hover { background: #bfdbfe; }
+.dark a.cq-cite { background: #1e3a8a; color: #dbeafe; }
+.dark a.cq-cite:hover { background: #1e40af; }
+.cq-abstain { border-left: 4px solid #d97706; background: rgba(217, 119, 6, 0.08); padding: 6px 10px;
+  border-radius: 4px; }
+.cq-abstain-label { font-weight: 600; color: #92400e; }
+.dark .cq-abstain-label { color: #fcd34d; }
+.cq-error { border-left: 4px solid #dc2626; padding: 6px 10px; color: #b91c1c; }
+.dark .cq-error { color: #fca5a5; }
+.cq-stopped { font-style: italic; }
+.cq-streaming { opacity: 0.8; }
+.cq-actions { display: flex; flex-wrap: wrap; gap: 10px; align-items: baseline; margin-top: 6px; font-size: 0.8em; }
+.cq-copy { border: 1px solid var(--border-color-primary); border-radius: 4px; padding: 0 8px; background: none;
+  color: inherit; cursor: pointer; font: inherit; }
+.cq-details summary { cursor: pointer; }
+.cq-details > div { margin-top: 2px; }
+.cq-md { display: none; }
+.cq-panel { font-size: 0.95em; }
+.cq-panel-title { font-weight: 600; margin: 6px 0 2px; }
+.cq-source { font-size: 0.8em; margin-bottom: 6px; }
+.cq-context { white-space: pre-wrap; line-height: 1.5; max-height: 460px; overflow-y: auto;
+  border: 1px solid rgba(128, 128, 128, 0.3); border-radius: 6px; padding: 8px 10px; margin-bottom: 6px; }
+.cq-context mark { background: #fde68a; color: #1c1917; padding: 1px 0; }
+.cq-note { font-size: 0.85em; margin-top: 6px; }
+.cq-cited-doc { margin-top: 4px; }
+.cq-back { display: none; }
+.cq-docs table { width: 100%; border-collapse: collapse; font-size: 0.9em; }
+.cq-docs th, .cq-docs td { text-align: left; padding: 4px 6px; border-bottom: 1px solid rgba(128,128,128,0.25); }
+.cq-docs td.cq-num { text-align: right; }
+.cq-docs td.cq-file { word-break: break-all; }
+/* Gradio 6 leaves the separator of its hidden "Stop Recording" button: no stray dot in the footer. */
+footer .record.hidden + .divider { display: none; }
+@media (max-width: NARROW_PXpx) {
+  .cq-back { display: inline-block; margin-bottom: 6px; font-size: 0.85em; }
+}
+""".replace("NARROW_PX", str(NARROW_PX))
+
+HEAD = """
+<script>
+(function () {
+  if (window.__citeqa) return;
+  window.__citeqa = true;
+  function send(value) {
+    var root = document.getElementById("%(target)s");
+    var box = root && root.querySelector("textarea, input");
+    if (!box) return;
+    var proto = box.tagName === "TEXTAREA" ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
+    Object.getOwnPropertyDescriptor(proto, "value").set.call(box, value);
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    box.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+  function inView(element) {
+    var r = element.getBoundingClientRect();
+    return r.top >= 0 && r.bottom <= window.innerHeight;
+  }
+  function reveal(nonce, tries) {
+    var mark = document.querySelector("#cq-panel .cq-shown-" + nonce + " mark");
+    if (!mark) {
+      if (tries > 0) setTimeout(function () { reveal(nonce, tries - 1); }, 100);
+      return;
+    }
+    if (!inView(mark)) mark.scrollIntoView({ block: "center" });
+  }
+  function copyByHand(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    var done = false;
+    try { done = document.execCommand("copy"); } catch (error) { done = false; }
+    area.remove();
+    return done;
+  }
+  function copy(text, button) {
+    function said(done) {
+      button.textContent = done ? "Copied" : "Copy failed";
+      setTimeout(function () { button.textContent = "Copy"; }, 1500);
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { said(true); }, function () { said(copyByHand(text)); });
+    } else {
+      said(copyByHand(text));
+    }
+  }
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (!target || !target.closest) return;
+    var cite = target.closest('a[href^="%(cite)s"]');
+    var back = target.closest('a[href^="%(turn)s"]');
+    var button = target.closest("button.cq-copy");
+    if (!cite && !back && !button) return;
+    event.preventDefault();
+    event.stopPropagation();
+    if (cite) {
+      var parts = cite.getAttribute("href").slice(%(cite_cut)d).split("-");
+      var nonce = String(Date.now());
+      send(parts[0] + ":" + parts[1] + ":" + nonce);
+      reveal(nonce, 100);
+    } else if (back) {
+      var answer = document.querySelector("#cq-chat .cq-turn-" + back.getAttribute("href").slice(%(turn_cut)d));
+      if (answer) answer.scrollIntoView({ block: "center" });
+    } else {
+      var markdown = button.closest(".cq-answer").querySelector(".cq-md");
+      copy(markdown ? markdown.textContent : "", button);
+    }
+  }, true);
+})();
+</script>
+""" % {"target": CITE_TARGET_ID, "cite": CITE_PREFIX, "cite_cut": len(CITE_PREFIX), "turn": TURN_PREFIX,
+       "turn_cut": len(TURN_PREFIX)}
+
+
+def theme() -> gr.themes.Base:
+    return gr.themes.Default(**THEME_FONTS)

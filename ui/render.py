@@ -1,0 +1,122 @@
+"""The chat bubbles as HTML, from the plain data of a conversation (Answer.to_dict() per answer).
+
+Everything shown is escaped text put into fixed markup: document text, titles, sources, questions and
+reasons all go through `html.escape`, so nothing from a document or a question runs in the page.
+Citation markers are links `#cq-cite-<turn>-<marker>` that the page's script turns into a panel update.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from ui import conversation as conv
+from ui.markdown import answer_markdown
+
+e = html.escape
+CITE_PREFIX = "#cq-cite-"
+TURN_PREFIX = "#cq-turn-"
+TIMING_ORDER = ["retrieve", "select", "first_token", "generate", "verify", "total"]
+
+
+def label(item: dict[str, Any]) -> str:
+    """A document's title stands in for its file name wherever it has one."""
+    return item.get("title", "").strip() or item["source"]
+
+
+def cite_link(turn: int, citation: dict[str, Any], text: str | None = None) -> str:
+    return (f'<a class="cq-cite" href="{CITE_PREFIX}{turn}-{citation["marker"]}" title="{e(label(citation))}">'
+            f'{e(text or "[%d]" % citation["marker"])}</a>')
+
+
+def render_timings(timings: dict[str, float]) -> str:
+    keys = [k for k in TIMING_ORDER if k in timings] + [k for k in timings if k not in TIMING_ORDER]
+    parts = [f"{e(k.replace('_', ' '))} {timings[k] * 1000:.0f} ms" for k in keys]
+    return f'<div class="cq-timings">{" · ".join(parts)}</div>' if parts else ""
+
+
+def render_details(answer: dict[str, Any]) -> str:
+    """What only a curious reader needs, folded: the technical reason, the generator, the timings."""
+    rows = []
+    if answer.get("detail"):
+        rows.append(f'<div class="cq-detail">{e(answer["detail"])}</div>')
+    if answer.get("generator"):
+        rows.append(f'<div class="cq-generator">generator: {e(answer["generator"])}</div>')
+    rows.append(render_timings(answer["timings"]))
+    body = "".join(rows)
+    return f'<details class="cq-details"><summary>details</summary>{body}</details>' if body else ""
+
+
+def render_actions(answer: dict[str, Any]) -> str:
+    """Copy (the page's script copies the hidden Markdown beside it) and the folded details."""
+    return (f'<div class="cq-actions"><button class="cq-copy" title="Copy the answer with its sources as '
+            f'Markdown">Copy</button>{render_details(answer)}</div>'
+            f'<div class="cq-md">{e(answer_markdown(answer))}</div>')
+
+
+def render_understood(answer: dict[str, Any]) -> str:
+    """A follow-up is answered as a question that stands alone: show which."""
+    asked = (answer.get("standalone_question") or "").strip()
+    if not asked or asked == answer["question"].strip():
+        return ""
+    return f'<div class="cq-note">Understood as: “{e(asked)}”</div>'
+
+
+def render_abstention(answer: dict[str, Any], turn: int) -> str:
+    reason = answer.get("reason") or "None of the indexed passages answers this question."
+    reason = reason[:1].upper() + reason[1:]
+    nearest = ""
+    if answer["passages"]:
+        names = "; ".join(e(t) for t in dict.fromkeys(label(p) for p in answer["passages"][:3]))
+        nearest = f'<div class="cq-note">Nearest passages, under Evidence: {names}</div>'
+    return (f'<div class="cq-answer cq-abstain cq-turn-{turn}"><span class="cq-abstain-label">'
+            f'⚠ No answer in your documents.</span> {e(reason)}{nearest}{render_understood(answer)}'
+            f'{render_actions(answer)}</div>')
+
+
+def render_answer(answer: dict[str, Any], turn: int) -> str:
+    """The answer bubble: escaped text, markers [n] as links to the evidence, copy and details below."""
+    if answer["abstained"]:
+        return render_abstention(answer, turn)
+    by_marker = {c["marker"]: c for c in answer["citations"]}
+
+    def link(match: re.Match) -> str:
+        citation = by_marker.get(int(match.group(1)))
+        return cite_link(turn, citation) if citation else match.group(0)
+
+    body = re.sub(r"\[(\d{1,3})\]", link, e(answer["text"]))
+    conflict = '<div class="cq-note">⚠ The sources disagree: both are cited.</div>' if answer.get("conflict") else ""
+    return (f'<div class="cq-answer cq-turn-{turn}">{body}{conflict}{render_understood(answer)}'
+            f'{render_actions(answer)}</div>')
+
+
+def render_streaming(text: str) -> str:
+    return f'<div class="cq-answer cq-streaming">{e(text)} …</div>'
+
+
+def render_stopped() -> str:
+    return '<div class="cq-answer cq-stopped">⏹ Stopped. No answer was kept.</div>'
+
+
+def render_error(message: str) -> str:
+    return f'<div class="cq-error">⚠ {e(message)}</div>'
+
+
+def render_entry(entry: conv.Entry, turn: int, streaming: str = "") -> str:
+    if entry["state"] == conv.ANSWERED:
+        return render_answer(entry["answer"], turn)
+    if entry["state"] == conv.FAILED:
+        return render_error(entry["error"])
+    if entry["state"] == conv.ANSWERING:
+        return render_streaming(streaming)
+    return render_stopped()
+
+
+def chat_messages(conversation: list[conv.Entry], streaming: str = "") -> list[dict[str, str]]:
+    """The Chatbot's messages; `streaming` is the text so far of an entry still answering."""
+    messages = []
+    for turn, entry in enumerate(conversation):
+        messages.append({"role": "user", "content": e(entry["question"])})
+        messages.append({"role": "assistant", "content": render_entry(entry, turn, streaming)})
+    return messages
