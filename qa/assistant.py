@@ -228,7 +228,7 @@ class Assistant:
         mark = time.perf_counter()
         answer = self._resolve_source_label(raw, list(prompt.evidence))
         pool = self._pool(sentences, prompt)
-        claim = quote_claim(cite(answer, analysis, pool, self.config.min_support))
+        claim = quote_claim(cite(answer, analysis, pool, self.config.min_support), analysis)
         claim = self._role_holder(analysis, claim, pool)
         sure = confidence(pieces)
         draft = Draft(analysis, claim.text, claim, tuple(prompt.evidence), sure, passages)

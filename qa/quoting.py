@@ -1,14 +1,22 @@
-"""Quote numbers as the source writes them: a reader checking "6" against "six police cars" should not have to
-translate, and "3 hours", "12 mph" or "September 5, 2022" are the model's rewording of the cited words."""
+"""Answers in the words of the sentence they cite, as complete as the source gives them.
+
+A reader checking "6" against "six police cars" should not have to translate, and "3 hours", "12 mph" or
+"September 5, 2022" are the model's rewording of the cited words. A small model also clips what it copies:
+"Chenango" for "the Chenango Canal", "5.245" for "5.245 km", "1968" for "born 28 May 1968" when asked
+when. The answer is completed from the cited sentence: the whole name, the unit, the full date, or the
+option of a choice question as the question wrote it.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
 
+from index.keyword import STOPWORDS
+from qa.analysis import Form, Kind, QuestionAnalysis, proper_names
 from qa.citing import CitedClaim
-from qa.lexicon import NUMBER_WORDS
-from qa.matching import terms
+from qa.lexicon import MONTHS, NUMBER_WORDS, YES_NO
+from qa.matching import coverage, matched, terms
 
 WORD = re.compile(r"\S+")
 EDGE = "\"'“”‘’()[],.;:!?"
@@ -47,10 +55,63 @@ def source_wording(claim: str, sentence: str, max_words: int = 6, slack: int = 2
     return quoted if terms(quoted) >= wanted else None
 
 
-def quote_claim(claim: CitedClaim) -> CitedClaim:
-    """The claim in its cited sentence's own words when it is a reworded number or date."""
+_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
+FULL_DATE = re.compile(rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTH})\.?,?\s+\d{{4}}|"
+                       rf"(?:{_MONTH})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})\b", re.I)
+UNIT_AFTER = re.compile(r"^\s*([A-Za-z%][\w%/.-]{0,14})")
+
+
+def with_unit(answer: str, sentence: str) -> str:
+    """A number followed in the sentence by its unit or counted noun ("5.245 km", "twelve seasons")."""
+    at = sentence.lower().find(answer.lower())
+    if at < 0 or not answer or not (answer[-1].isdigit() or answer.lower() in NUMBER_WORDS):
+        return answer
+    unit = UNIT_AFTER.match(sentence[at + len(answer):])
+    if unit is None or unit.group(1).lower() in STOPWORDS:
+        return answer
+    return f"{answer} {unit.group(1).rstrip('.,')}"
+
+
+def full_date(answer: str, sentence: str) -> str:
+    """The sentence's whole date holding a bare-year answer to "when?"."""
+    if not re.fullmatch(r"\d{4}", answer.strip()):
+        return answer
+    return next((m.group(0) for m in FULL_DATE.finditer(sentence) if answer.strip() in m.group(0)), answer)
+
+
+def full_name(answer: str, sentence: str) -> str:
+    """The sentence's whole name holding every word of a clipped name ("Chenango" → "Chenango Canal")."""
+    wanted = terms(answer)
+    if not wanted or not proper_names(answer):
+        return answer
+    names = [n for n in proper_names(sentence) if matched(wanted, terms(n)) == wanted and len(n) > len(answer)]
+    return min(names, key=len) if names else answer
+
+
+def chosen_option(answer: str, analysis: QuestionAnalysis) -> str:
+    """The option of a choice question that the answer names, as the question wrote it."""
+    named = [o for o in analysis.options if coverage(terms(o), terms(answer)) >= 0.5]
+    return named[0] if len(named) == 1 else answer
+
+
+def quote_claim(claim: CitedClaim, analysis: QuestionAnalysis | None = None) -> CitedClaim:
+    """The claim in its cited sentence's own, complete words."""
+    text = claim.text.strip().rstrip(".").strip()
+    if analysis is not None and analysis.form is Form.CHOICE and not YES_NO.match(text):
+        option = chosen_option(text, analysis)
+        return replace(claim, text=option) if option != text else claim
     for citation in claim.citations:
         quoted = source_wording(claim.text, citation.text)
         if quoted is not None:
-            return replace(claim, text=quoted)
-    return claim
+            text = quoted
+            break
+    if analysis is None or analysis.form is not Form.OPEN or len(text.split()) > 6:
+        return replace(claim, text=text) if text != claim.text.strip().rstrip(".").strip() else claim
+    for citation in claim.citations:
+        completed = text
+        if analysis.kind is Kind.DATE:
+            completed = full_date(completed, citation.text)
+        completed = full_name(with_unit(completed, citation.text), citation.text)
+        if completed != text:
+            return replace(claim, text=completed)
+    return replace(claim, text=text) if text != claim.text.strip().rstrip(".").strip() else claim

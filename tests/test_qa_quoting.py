@@ -31,3 +31,45 @@ def test_cited_claim_takes_the_sentence_wording():
     citation = Citation(1, "a.txt", "A", "The jury deliberated for about three hours.", 0, 44)
     quoted = quote_claim(CitedClaim("3 hours", (citation,), True))
     assert quoted.text == "three hours" and quoted.citations == (citation,)
+
+
+def _claim(text: str, sentence: str) -> CitedClaim:
+    return CitedClaim(text, (Citation(1, "a.txt", "A", sentence, 0, len(sentence)),), True)
+
+
+def test_a_clipped_name_is_completed_from_its_sentence():
+    from qa.analysis import analyse
+
+    claim = quote_claim(_claim("Orvale", "The Orvale Viaduct was longer than any other."),
+                        analyse("Which viaduct was the longest?"))
+    assert claim.text == "Orvale Viaduct"
+
+
+def test_a_number_keeps_its_unit():
+    from qa.analysis import analyse
+
+    claim = quote_claim(_claim("3.75", "The circuit is 3.75 km long."), analyse("How long is the circuit?"))
+    assert claim.text == "3.75 km"
+
+
+def test_a_bare_year_for_when_becomes_the_whole_date():
+    from qa.analysis import analyse
+
+    claim = quote_claim(_claim("1971", "Ines Varga (born 4 June 1971) is a sailor."), analyse("When was Ines Varga born?"))
+    assert claim.text == "4 June 1971"
+
+
+def test_a_year_for_what_year_stays_a_year():
+    from qa.analysis import analyse
+
+    claim = quote_claim(_claim("1971", "Ines Varga (born 4 June 1971) is a sailor."),
+                        analyse("In what year was Ines Varga born?"))
+    assert claim.text == "1971"
+
+
+def test_a_choice_answer_becomes_the_option_as_the_question_wrote_it():
+    from qa.analysis import analyse
+
+    claim = quote_claim(_claim("Osk", "The Osk Pavilion opened in 1958."),
+                        analyse("Which opened later, the Brenner Hall or the Osk Pavilion?"))
+    assert claim.text == "the Osk Pavilion"
