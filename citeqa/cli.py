@@ -16,6 +16,10 @@ from index.backend import MILVUS_TOKEN_ENV, STORES
 from index.config import IndexConfig, default_index_dir
 
 
+GENERATOR_HELP = ("default, qwen-1.5b, qwen-0.5b, extractive, a model folder (causal or flan-t5-style seq2seq), "
+                  "a .gguf file, or a hub id already in the local cache")
+
+
 def _index_config(args: argparse.Namespace) -> IndexConfig:
     values = {"path": Path(args.index) if args.index else default_index_dir()}
     if getattr(args, "embedding_model", None):
@@ -76,6 +80,8 @@ def _assistant(args: argparse.Namespace):
         overrides["generator"] = args.generator
     if getattr(args, "top_k", None):
         overrides["top_k"] = args.top_k
+    if getattr(args, "engine", None):
+        overrides["engine"] = args.engine
     return Assistant(config=Config(index=_index_config(args), **overrides))
 
 
@@ -100,7 +106,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print("\r\033[K", end="")
     print(answer.text)
     if answer.abstained:
-        print(f"  ({answer.reason})")
+        print(f"  {answer.reason}" + (f" ({answer.detail})" if answer.detail else ""))
         for n, p in enumerate(answer.passages[:3], 1):
             print(f"  nearest {n}: {p.source} [{p.start}:{p.end}] {p.text[:120].strip()}…")
     for c in answer.citations:
@@ -175,7 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_index(sub.add_parser("ask", help="answer one question, with citations"))
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print the whole answer as JSON")
-    p.add_argument("--generator", help="default, extractive, a model folder, a hub id or a .gguf file")
+    p.add_argument("--generator", help=GENERATOR_HELP)
+    p.add_argument("--engine", choices=("auto", "ctranslate2", "torch"),
+                   help="how a language model runs (default auto: CTranslate2 int8 where it converts)")
     p.add_argument("--top-k", type=int, help="passages to retrieve (default 5)")
     p.set_defaults(func=cmd_ask)
 
@@ -185,10 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
                    cmd_bench))
     for name, help_text, module, command in front_ends:
         p = sub.add_parser(name, help=help_text)
-        if name == "chat":
-            with_index(p)
         try:  # the front end's own flags; without its package the command still parses and says what is missing
-            (_bench_module() if name == "bench" else importlib.import_module(module)).add_arguments(p)
+            if name == "chat":
+                importlib.import_module(module).add_arguments(with_index(p), index_flags=False)
+            else:
+                (_bench_module() if name == "bench" else importlib.import_module(module)).add_arguments(p)
         except ImportError:
             pass
         p.set_defaults(func=command)

@@ -38,21 +38,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, metavar="N",
                         help="torch threads (default: torch decides); 1 is much faster on a busy shared machine")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--config", action="append", dest="settings", metavar="KEY=VALUE",
+                        help="an answering setting (qa.config.Config), e.g. --config engine=torch --config "
+                             "checks=answered,grounded --config check_settings.about_the_question.min_coverage=0.3")
     parser.add_argument("--strict", action="store_true",
                         help="exit with status 1 when a question regressed or a score dropped since the previous run")
     from eval.halueval import SetSpec
 
     group = parser.add_argument_group(f"--set {HALUEVAL}", "how the set is drawn (built once per choice, then reused)")
     group.add_argument("--answerable", type=int, metavar="N",
-                       help=f"questions whose passage is indexed (default {SetSpec.answerable})")
+                       help=f"questions whose passage is indexed (default {SetSpec().answerable})")
     group.add_argument("--unanswerable", type=int, metavar="N",
-                       help=f"questions whose passage is left out (default {SetSpec.unanswerable})")
+                       help=f"questions whose passage is left out (default {SetSpec().unanswerable})")
     group.add_argument("--passages", type=int, metavar="N",
-                       help=f"documents indexed in all, distractors included (default {SetSpec.passages})")
+                       help=f"documents indexed in all, distractors included (default {SetSpec().passages})")
     group.add_argument("--half", choices=("tune", "check", "both"),
                        help="draw questions from the tune (even rows) or check (odd rows) half of the dev rows "
-                            f"(default {SetSpec.half})")
-    group.add_argument("--seed", type=int, metavar="N", help=f"seed of the draw (default {SetSpec.seed})")
+                            f"(default {SetSpec().half})")
+    group.add_argument("--seed", type=int, metavar="N", help=f"seed of the draw (default {SetSpec().seed})")
 
 
 def named_set(args: argparse.Namespace) -> str | None:
@@ -80,6 +83,30 @@ def set_spec(args: argparse.Namespace):
     if getattr(args, "corpus", None) is not None:
         raise ValueError(f"--set {HALUEVAL} builds its own corpus: leave out --corpus")
     return SetSpec(**given)
+
+
+def parse_settings(items: list[str]) -> dict:
+    """`KEY=VALUE` pairs as a Config dict: `engine=torch`, `index.top_k=8`, `checks=answered,grounded`,
+    `check_settings.about_the_question.min_coverage=0.3`. Values are read as JSON where they parse."""
+    import json
+
+    settings: dict = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--config takes KEY=VALUE, not {item!r}")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw.split(",") if key == "checks" else raw
+        if key == "checks" and isinstance(value, str):
+            value = [value] if value else []
+        *path, last = key.split(".")
+        node = settings
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return settings
 
 
 def resolve_sources(args: argparse.Namespace) -> tuple[Path, Path | None, bool]:
@@ -128,14 +155,15 @@ def main(args: argparse.Namespace) -> int:
         question_set = load_set(getattr(args, "set_path", None))  # validated before any model loads
         index, corpus, sync = resolve_sources(args)
 
-    config = None
+    from qa.config import Config
+
+    settings = parse_settings(getattr(args, "settings", None) or [])
     threads = getattr(args, "threads", None)
     if threads is not None:
         if threads < 1:
             raise ValueError("--threads must be at least 1")
-        from qa.config import Config
-
-        config = Config(threads=threads)
+        settings["threads"] = threads
+    config = Config.from_dict(settings) if settings else None
     run = run_eval(question_set, index, corpus, generators, k=getattr(args, "k", 10), limit=limit, sync=sync,
                    progress=progress, config=config, log=log, recipe=recipe)
     written = write_run(run, out)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# A sentence ends at . ! ? (optionally followed by closing quotes/brackets and citation or footnote
-# markers such as "[1]" or "[2, 3]") before whitespace and a likely sentence start (a capital letter of
-# any script, a digit or a currency sign, maybe after an opening quote), or at a line break.
+# A sentence ends at . ! ? (optionally followed by closing quotes or brackets) before whitespace and a likely
+# sentence start (a capital letter of any script, a digit or a currency sign, maybe after an opening quote),
+# or at a line break.
 # Abbreviations such as "Mr." and "St." do not end one.
 _ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "sgt", "prof", "sir", "rev", "gen", "col", "lt", "capt",
                   "no", "vs", "etc", "inc", "ltd", "co", "jr", "sr", "u.s", "u.k", "e.g", "i.e", "a.m", "p.m"}
-_END = re.compile(r"""[.!?]+["”’')\]]*(?:\s*\[\d+(?:\s*,\s*\d+)*\])*(?=\s+["“‘(\[]?(?P<next>\S))|\n+""")
+_END = re.compile(r"""[.!?]+["”’')\]]*(?=\s+["“‘(\[]?(?P<next>\S))|\n+""")
 _CURRENCY = "£$€¥₹"
 
 

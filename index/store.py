@@ -136,7 +136,7 @@ class Snapshot:
             self.manifest: dict[str, Any] = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
             if not isinstance(self.manifest, dict):
                 raise ValueError("the manifest is not a JSON object")
-            self._verify_files()
+            self.verify_files()
             self.db = sqlite3.connect(f"file:{folder / DB_FILE}?mode=ro&immutable=1", uri=True,
                                       check_same_thread=False)
             self.db.execute("SELECT count(*) FROM chunks").fetchone()
@@ -154,7 +154,7 @@ class Snapshot:
                 f"keyword rows, manifest says {self.manifest.get('chunks')}). Run `citeqa index --rebuild PATH...`."
             )
 
-    def _verify_files(self) -> None:
+    def verify_files(self) -> None:
         """Sizes and sha256 recorded at publish time (indexes written before they were recorded skip this)."""
         for name, expected in (self.manifest.get("files") or {}).items():
             path = self.folder / name

@@ -40,11 +40,13 @@ class Citation:
 
 @dataclass(frozen=True, slots=True)
 class Confidence:
-    """How sure the generator was: its answer's mean token log-probability, and the probability it gave to
-    beginning with a refusal ("unknown") instead. Unknown for generators that do not say (extractive)."""
+    """How sure the generator was: its answer's mean token log-probability, the probability it gave to
+    beginning with a refusal ("unknown") instead, and for a yes/no question the share of "yes" in the
+    probability of beginning with yes or no. Unknown (None) for generators that do not say (extractive)."""
 
     mean_logprob: float | None = None
     refusal: float | None = None
+    yes: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,8 @@ class Answer:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values: the one shape the CLI's --json, the chat's API and the eval all use."""
         data = asdict(self)
+        data["citations"] = [asdict(c) for c in self.citations]
+        data["checks"] = [asdict(v) for v in self.checks]
         data["passages"] = [p.to_dict() for p in self.passages]
         data["timings"] = {k: round(v, 4) for k, v in self.timings.items()}
         return data

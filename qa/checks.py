@@ -98,7 +98,7 @@ class AboutTheQuestion:
     question's words. A fluent answer drawn from a document about something else is how a question that
     nothing indexed answers gets a confident, cited, wrong reply. Calibrated on the general dev set."""
 
-    min_coverage: float = 0.35
+    min_coverage: float = 0.3
     name: str = "about_the_question"
 
     def __call__(self, draft: Draft) -> Verdict:

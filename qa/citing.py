@@ -9,7 +9,7 @@ are what decide it. A claim that nothing supports comes back with `supported=Fal
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from qa.analysis import Form, QuestionAnalysis
 from qa.answer import Citation, Evidence
@@ -42,9 +42,16 @@ def _cited(evidence: list[Evidence], support: float, text: str) -> CitedClaim:
 
 
 def cite(answer: str, analysis: QuestionAnalysis, sentences: list[Evidence], min_support: float = 1.0,
-         max_citations: int = 2) -> CitedClaim:
-    """The answer with the sentences that state it, best ranked first (`sentences` come ranked)."""
+         max_citations: int = 2, offered: list[Evidence] | None = None) -> CitedClaim:
+    """The answer with the sentences that state it, best ranked first (`sentences` come ranked).
+
+    Markers the generator wrote ("… [2]") point into `offered`, the numbered sentences it was given: a
+    marked sentence that states the answer is cited first.
+    """
     text = strip_markers(answer)
+    marked = {int(n) for group in MARKER.findall(answer) for n in group.split(",")}
+    first = [e for e in offered or [] if e.marker in marked]
+    sentences = first + [e for e in sentences if all((e.source, e.start) != (f.source, f.start) for f in first)]
     if analysis.form is Form.YES_NO or (analysis.form is Form.CHOICE and not YES_NO.match(text)):
         return cite_comparison(text, analysis, sentences)
     wanted = key_terms(text, analysis)
@@ -54,6 +61,9 @@ def cite(answer: str, analysis: QuestionAnalysis, sentences: list[Evidence], min
     wanted_numbers = numbers(wanted)
     scored = [(coverage(wanted, t), e) for e, t in held if wanted_numbers <= t]
     full = [e for score, e in scored if score >= 1.0]
+    chosen = [e for e in full if e in first][:max_citations]
+    if chosen:  # the generator's own markers, where they hold
+        return _cited(chosen, 1.0, text)
     if full:
         other = next((e for e in full[1:] if e.source != full[0].source), None)
         return _cited([full[0], other][:max_citations] if other else [full[0]], 1.0, text)
@@ -103,3 +113,14 @@ def cite_comparison(text: str, analysis: QuestionAnalysis, sentences: list[Evide
         if all((best.source, best.start) != (c.source, c.start) for c in chosen):
             chosen.append(best)
     return _cited(chosen, min(scores), text)
+
+
+def render(claim: CitedClaim) -> tuple[str, tuple[Citation, ...]]:
+    """Answer text with markers numbered 1..n, one per distinct cited sentence, before a final full stop."""
+    citations = tuple(replace(c, marker=n) for n, c in enumerate(claim.citations, 1))
+    marks = "".join(f"[{c.marker}]" for c in citations)
+    body = claim.text.rstrip()
+    tail = ""
+    if body.endswith((".", "!", "?")) and len(body.split()) > 3:
+        body, tail = body[:-1], body[-1]
+    return f"{body} {marks}{tail}".strip(), citations

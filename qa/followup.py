@@ -13,6 +13,7 @@ from qa.analysis import proper_names
 from qa.lexicon import PERSONAL_PRONOUN, VAGUE_REFERENCE
 
 MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
+THING_PRONOUN = re.compile(r"\b(it|its|they|them|their|this|that)\b", re.IGNORECASE)
 WHO = re.compile(r"^\s*(who|whom|whose)\b", re.IGNORECASE)
 FRAGMENT_WORDS = 3
 
@@ -39,8 +40,9 @@ def stands_alone(question: str) -> bool:
 
 
 def standalone_question(question: str, history: list[tuple[str, str]] | None) -> str:
-    """The question as it stands alone: unchanged, a pronoun replaced by the previous turn's person, or the
-    previous question leaned on for a fragment."""
+    """The question as it stands alone: unchanged; a pronoun replaced by the previous turn's person, or "it"
+    by the thing the previous question named; or else the previous question added after it, so that what is
+    asked still comes first (its question word decides what kind of answer is wanted)."""
     if not history or stands_alone(question):
         return question
     asked, answered = history[-1]
@@ -54,4 +56,17 @@ def standalone_question(question: str, history: list[tuple[str, str]] | None) ->
             return f"{person}’s" if match.group(1).lower() in {"his", "hers"} else person
 
         return PERSONAL_PRONOUN.sub(swap, question, count=1)
-    return f"{asked.rstrip('?')}: {question}"
+    thing = _thing(asked) if not PERSONAL_PRONOUN.search(question) else None
+    if thing and THING_PRONOUN.search(question):
+        return THING_PRONOUN.sub(lambda m: f"{thing}’s" if m.group(1).lower() in {"its", "their"} else thing,
+                                 question, count=1)
+    return f"{question.rstrip('?')}? (following: {asked.rstrip('?')}?)"
+
+
+def _thing(question: str) -> str | None:
+    """The last thing a question names, with its article ("the Harbour Bridge"), for "it" in the next one."""
+    names = proper_names(question)
+    if not names:
+        return None
+    at = question.rfind(names[-1])
+    return f"the {names[-1]}" if re.search(r"\bthe\s+$", question[:at], re.IGNORECASE) else names[-1]

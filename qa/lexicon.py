@@ -73,6 +73,10 @@ NOT_NAMES = frozenset({"The", "A", "An", "In", "On", "At", "He", "She", "It", "T
                        "Whose", "When", "Where", "Why", "How", "Is", "Are", "Was", "Were", "Do", "Does", "Did",
                        "Can", "Could", "Has", "Have", "Had", "Will", "Would", "Should", "If", "Both", "Yes", "No"})
 TITLE_WORD = re.compile(r"[A-Z][\w’'\-]+")
+# Titles written before a name ("Mayor Alice Grant"): part of how a name is written, not of the name.
+TITLES = frozenset("""mayor president captain chief minister secretary judge professor prof sergeant sgt councillor
+    governor senator detective inspector officer commissioner general colonel major lieutenant admiral bishop
+    reverend rev father sister brother lord lady dame sir dr mr mrs ms miss""".split())
 PERSON_NAME = r"[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+){0,2}"
 
 # -- answers --------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from dataclasses import replace
 from index.keyword import STOPWORDS
 from qa.analysis import Form, Kind, QuestionAnalysis, proper_names
 from qa.citing import CitedClaim
-from qa.lexicon import MONTHS, NUMBER_WORDS, YES_NO
+from qa.lexicon import MONTHS, NUMBER_WORDS, TITLES, UNIT_FORMS, YES_NO
 from qa.matching import coverage, matched, terms
 
 WORD = re.compile(r"\S+")
@@ -59,15 +59,18 @@ _MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
 FULL_DATE = re.compile(rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTH})\.?,?\s+\d{{4}}|"
                        rf"(?:{_MONTH})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})\b", re.I)
 UNIT_AFTER = re.compile(r"^\s*([A-Za-z%][\w%/.-]{0,14})")
+BARE_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 
 
 def with_unit(answer: str, sentence: str) -> str:
-    """A number followed in the sentence by its unit or counted noun ("5.245 km", "twelve seasons")."""
+    """A bare number followed in the sentence by its unit or counted noun ("5.245 km", "twelve seasons")."""
     at = sentence.lower().find(answer.lower())
-    if at < 0 or not answer or not (answer[-1].isdigit() or answer.lower() in NUMBER_WORDS):
+    if at < 0 or not BARE_NUMBER.fullmatch(answer) and answer.lower() not in NUMBER_WORDS:
         return answer
     unit = UNIT_AFTER.match(sentence[at + len(answer):])
-    if unit is None or unit.group(1).lower() in STOPWORDS:
+    word = unit.group(1).rstrip(".,").lower() if unit else ""
+    plural = len(word) > 3 and word.endswith("s") and not word.endswith("ss")
+    if not word or word in STOPWORDS or not (word in UNIT_FORMS or word in UNIT_FORMS.values() or plural):
         return answer
     return f"{answer} {unit.group(1).rstrip('.,')}"
 
@@ -79,12 +82,23 @@ def full_date(answer: str, sentence: str) -> str:
     return next((m.group(0) for m in FULL_DATE.finditer(sentence) if answer.strip() in m.group(0)), answer)
 
 
-def full_name(answer: str, sentence: str) -> str:
-    """The sentence's whole name holding every word of a clipped name ("Chenango" → "Chenango Canal")."""
+def full_name(answer: str, sentence: str, analysis: QuestionAnalysis | None = None) -> str:
+    """The sentence's whole name holding every word of a clipped name ("Chenango" → "Chenango Canal").
+
+    Leading titles ("Mayor") and words the question already holds ("Transport Minister") are not part of it.
+    """
     wanted = terms(answer)
     if not wanted or not proper_names(answer):
         return answer
-    names = [n for n in proper_names(sentence) if matched(wanted, terms(n)) == wanted and len(n) > len(answer)]
+    asked = set(analysis.terms) if analysis else set()
+    names = []
+    for name in proper_names(sentence):
+        words = name.split()
+        while words and (words[0].lower().rstrip(".") in TITLES or terms(words[0]) <= asked and terms(words[0])):
+            words = words[1:]
+        name = " ".join(words)
+        if matched(wanted, terms(name)) == wanted and len(name) > len(answer):
+            names.append(name)
     return min(names, key=len) if names else answer
 
 
@@ -111,7 +125,7 @@ def quote_claim(claim: CitedClaim, analysis: QuestionAnalysis | None = None) -> 
         completed = text
         if analysis.kind is Kind.DATE:
             completed = full_date(completed, citation.text)
-        completed = full_name(with_unit(completed, citation.text), citation.text)
+        completed = full_name(with_unit(completed, citation.text), citation.text, analysis)
         if completed != text:
             return replace(claim, text=completed)
     return replace(claim, text=text) if text != claim.text.strip().rstrip(".").strip() else claim

@@ -209,12 +209,13 @@ def test_several_processes_answer_from_one_milvus_server(tmp_path, corpus, embed
         stop(server)
 
 
-def test_bench_parser_takes_the_store_flag():
-    from bench.stores import add_store_argument
+def test_bench_parser_takes_the_store_flags():
+    from bench.cli import add_arguments
 
     parser = argparse.ArgumentParser()
-    add_store_argument(parser)
-    assert parser.parse_args(["--store", "milvus"]).store == "milvus"
+    add_arguments(parser)
+    args = parser.parse_args(["--store", "faiss", "milvus", "--milvus-uri", "http://db:19530"])
+    assert (args.stores, args.milvus_uri) == (["faiss", "milvus"], "http://db:19530")
 
 
 def test_store_comparison_reports_both_stores(tmp_path, corpus, embedder):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from filelock import FileLock
 
 from index import store
 from index.config import IndexConfig
@@ -224,7 +225,7 @@ def test_kill_during_index_leaves_previous_index_loadable(make_index, corpus, tm
 def test_second_writer_waits_for_the_lock_then_gives_up(make_index, corpus):
     index = make_index(lock_timeout=0.2)
     index.add([corpus])
-    holder = make_index()._lock()
+    holder = FileLock(index.root / ".lock")  # another process's writer holds the index's lock file
     holder.acquire()
     try:
         with pytest.raises(TimeoutError, match="locked"):
@@ -249,7 +250,7 @@ def test_reader_opening_a_generation_as_it_is_deleted_moves_to_the_new_one(make_
     index = make_index()
     index.add([corpus])
     old = read_current(index.root)
-    real_verify = store.Snapshot._verify_files
+    real_verify = store.Snapshot.verify_files
     published: list[bool] = []
 
     def publish_and_collect_after_the_check(self):
@@ -259,7 +260,7 @@ def test_reader_opening_a_generation_as_it_is_deleted_moves_to_the_new_one(make_
             index.remove(["library.md"])
             (old / "dense.faiss").unlink()
 
-    monkeypatch.setattr(store.Snapshot, "_verify_files", publish_and_collect_after_the_check)
+    monkeypatch.setattr(store.Snapshot, "verify_files", publish_and_collect_after_the_check)
     reader = make_index()
     assert len(reader.documents()) == 2
     assert reader.snapshot().folder != old

@@ -77,3 +77,11 @@ def test_a_choice_cites_a_sentence_about_each_option():
     sentences = [ev("The Brenner Hall opened in 1921.", "hall.txt"), ev("The Osk Pavilion opened in 1958.", "osk.txt")]
     claim = cite("The Brenner Hall", analyse("Which opened first, the Brenner Hall or the Osk Pavilion?"), sentences)
     assert claim.supported and {c.source for c in claim.citations} == {"hall.txt", "osk.txt"}
+
+
+def test_a_marked_sentence_that_states_the_answer_is_cited_first():
+    offered = [Evidence(1, "a.txt", "A", "The ferry carried 300 passengers on its first day.", 0, 50, 1.0),
+               Evidence(2, "b.txt", "B", "The ferry carried 300 passengers.", 0, 33, 0.9)]
+    claim = cite("The ferry carried 300 passengers. [2]", analyse("How many passengers did the ferry carry?"),
+                 offered, offered=offered)
+    assert claim.citations[0].source == "b.txt"

@@ -11,8 +11,7 @@ pytestmark = pytest.mark.model
 def assistant(tmp_path_factory, embedder):
     from tests.conftest import SEEDS
 
-    a = Assistant(index_dir=tmp_path_factory.mktemp("seed-index"), generator="default")
-    a.index._embedder = embedder
+    a = Assistant(index_dir=tmp_path_factory.mktemp("seed-index"), generator="default", embedder=embedder)
     a.add([SEEDS])
     return a
 

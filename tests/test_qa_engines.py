@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from index.model_cache import MARKER, ConversionUnsupported, build_once, ctranslate2_folder, is_complete
+from qa.analysis import analyse
 from qa.answer import Evidence
 from qa.engines import IncrementalText
 from qa.engines.ct2 import CT2Causal, CT2Seq2Seq
 from qa.engines.hf import HFCausal
 from qa.generators import load_generator
-from qa.prompt import messages_for
+from qa.prompt import build_prompt, messages_for
 from qa.tokenizer import TextTokenizer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,6 +25,10 @@ REPO = Path(__file__).resolve().parents[1]
 WORDS = ["again", "</s>", "<unk>", "<pad>", "the", "bridge", "reopened", "in", "march", "when", "source", "1",
          "context", "question", "answer", ":", "?", ".", "user", "system", "assistant", "unknown"]
 EVIDENCE = [Evidence(1, "a.txt", "A", "The bridge reopened in March.", 0, 29, 1.0)]
+
+
+def prompt(question: str):
+    return build_prompt(analyse(question), EVIDENCE, [], lambda text: len(text.split()), "sentences", 100, 3)
 TEMPLATE = "{% for m in messages %}{{ m['role'] }} : {{ m['content'] }}\n{% endfor %}assistant :"
 
 
@@ -119,12 +124,12 @@ def test_conversion_records_its_source_and_converter(qwen_on_ct2, cache):
 
 
 def test_decoding_is_bounded_by_max_new_tokens(qwen_on_ct2):
-    pieces = list(qwen_on_ct2.stream("when ?", EVIDENCE))
+    pieces = list(qwen_on_ct2.stream(prompt("when ?")))
     assert sum(p.tokens for p in pieces) == 6 and "".join(p.text for p in pieces) == " ".join(["again"] * 6)
 
 
 def test_first_piece_carries_the_likeliest_first_tokens(qwen_on_ct2):
-    first = next(iter(qwen_on_ct2.stream("when ?", EVIDENCE)))
+    first = next(iter(qwen_on_ct2.stream(prompt("when ?"))))
     assert first.alternatives[0][0] == "again"
     assert abs(sum(p for _, p in first.alternatives) - len(first.alternatives) / len(WORDS)) < 1e-4
 
@@ -132,7 +137,7 @@ def test_first_piece_carries_the_likeliest_first_tokens(qwen_on_ct2):
 def test_prompt_is_the_chat_template_rendered_without_transformers(qwen_on_ct2, tiny_qwen):
     from transformers import AutoTokenizer
 
-    messages = messages_for("when ?", EVIDENCE)
+    messages = messages_for(analyse("when ?"), EVIDENCE)
     reference = AutoTokenizer.from_pretrained(str(tiny_qwen)).apply_chat_template(
         messages, tokenize=False, add_generation_prompt=True)
     assert TextTokenizer(qwen_on_ct2.model.folder).render_chat(messages) == reference
@@ -149,7 +154,7 @@ def test_closing_the_stream_stops_the_model_at_once(tiny_qwen, cache):
                                         **kwargs)
 
     generator.model.model = Counting()
-    stream = generator.stream("when ?", EVIDENCE)
+    stream = generator.stream(prompt("when ?"))
     next(stream)
     stream.close()
     assert len(steps) < 100
@@ -251,7 +256,7 @@ def test_unsupported_conversion_is_its_own_error(tiny_gpt_neo, tmp_path):
 def test_a_seq2seq_model_runs_on_the_ctranslate2_translator(tiny_t5, cache):
     generator = load_generator(str(tiny_t5), max_new_tokens=5, cache=cache)
     assert isinstance(generator.model, CT2Seq2Seq)
-    pieces = list(generator.stream("when reopened ?", EVIDENCE))
+    pieces = list(generator.stream(prompt("when reopened ?")))
     assert sum(p.tokens for p in pieces) <= 5
 
 
@@ -259,7 +264,7 @@ def test_answering_on_a_converted_model_never_imports_torch(qwen_on_ct2, tiny_qw
     code = (f"import sys; sys.path.insert(0, {str(REPO)!r}); from pathlib import Path; "
             "from qa.generators import load_generator; from qa.answer import Evidence; "
             f"g = load_generator({str(tiny_qwen)!r}, max_new_tokens=3, cache=Path({str(cache)!r})); "
-            "list(g.stream('when ?', [Evidence(1, 'a', 'A', 'The bridge.', 0, 11, 1.0)])); "
+            "list(g.stream_messages([{'role': 'user', 'content': 'when ?'}])); "
             "print('torch' in sys.modules, 'transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

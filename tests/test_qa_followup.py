@@ -23,8 +23,14 @@ def test_a_pronoun_takes_the_person_the_previous_question_named():
     assert standalone_question("Where was he born?", history) == "Where was Tomas Berg born?"
 
 
-def test_a_fragment_leans_on_the_previous_question():
-    assert standalone_question("And the mate?", HISTORY) == "Who captained the Northern Star: And the mate?"
+def test_a_fragment_keeps_its_own_question_first_and_leans_on_the_previous_one():
+    assert standalone_question("And the mate?", HISTORY) == \
+        "And the mate? (following: Who captained the Northern Star?)"
+
+
+def test_it_takes_the_thing_the_previous_question_named():
+    history = [("Who cut the ribbon on the Orvale Viaduct?", "Ines Varga [1]")]
+    assert standalone_question("When did it reopen?", history) == "When did the Orvale Viaduct reopen?"
 
 
 def test_a_question_without_history_is_unchanged():

@@ -6,15 +6,20 @@ from pathlib import Path
 
 import pytest
 
+from qa.analysis import analyse
 from qa.answer import Evidence
 from qa.engines.hf import HFCausal, HFSeq2Seq, token_streamer
 from qa.generators import ExtractiveGenerator, GeneratorError, load_generator
-from qa.prompt import messages_for
+from qa.prompt import build_prompt, messages_for
 from qa.weights import QWEN_05B, QWEN_15B, Part, WeightsError, assemble
 
 WORDS = ["<pad>", "</s>", "<unk>", "the", "bridge", "reopened", "in", "march", "who", "when", "what", "source",
          "1", "2", "context", "question", "answer", ":", "?", ".", "user", "system", "assistant", "unknown"]
 EVIDENCE = [Evidence(1, "a.txt", "A", "The bridge reopened in March.", 0, 29, 1.0)]
+
+
+def prompt(question: str):
+    return build_prompt(analyse(question), EVIDENCE, [], lambda text: len(text.split()), "sentences", 100, 3)
 
 
 def _tokenizer(folder: Path, chat: bool):
@@ -72,14 +77,14 @@ def test_encoder_decoder_config_selects_seq2seq(tiny_t5):
 
 def test_seq2seq_streams_bounded_text(tiny_t5):
     generator = load_generator(str(tiny_t5), max_new_tokens=5, dtype="float32", engine="torch")
-    text = "".join(p.text for p in generator.stream("when reopened ?", EVIDENCE))
+    text = "".join(p.text for p in generator.stream(prompt("when reopened ?")))
     assert 1 <= generator.count_tokens(text) <= 5
 
 
 def test_seq2seq_is_deterministic(tiny_t5):
     generator = load_generator(str(tiny_t5), max_new_tokens=6, dtype="float32", engine="torch")
-    first = "".join(p.text for p in generator.stream("who ?", EVIDENCE))
-    assert first == "".join(p.text for p in generator.stream("who ?", EVIDENCE))
+    first = "".join(p.text for p in generator.stream(prompt("who ?")))
+    assert first == "".join(p.text for p in generator.stream(prompt("who ?")))
 
 
 def test_decoder_config_selects_causal(tiny_causal):
@@ -89,14 +94,14 @@ def test_decoder_config_selects_causal(tiny_causal):
 
 def test_causal_prompt_follows_the_chat_template(tiny_causal):
     generator = load_generator(str(tiny_causal), max_new_tokens=4, dtype="float32", engine="torch")
-    prompt = generator.model.prompt(messages_for("when ?", EVIDENCE))
+    prompt = generator.model.prompt(messages_for(analyse("when ?"), EVIDENCE))
     assert prompt.startswith("system : ") and "Source 1: The bridge reopened in March." in prompt
     assert prompt.endswith("assistant :")
 
 
 def test_causal_streams_bounded_text(tiny_causal):
     generator = load_generator(str(tiny_causal), max_new_tokens=4, dtype="float32", engine="torch")
-    text = "".join(p.text for p in generator.stream("when ?", EVIDENCE))
+    text = "".join(p.text for p in generator.stream(prompt("when ?")))
     assert text and generator.count_tokens(text) <= 4
 
 
@@ -116,8 +121,8 @@ def test_unknown_generator_name_lists_the_choices():
 
 
 def test_extractive_generator_cites_its_best_sentence():
-    assert "".join(p.text for p in ExtractiveGenerator().stream("when?", EVIDENCE)) == \
-        "The bridge reopened in March. [1]"
+    prompt = build_prompt(analyse("When did the bridge reopen?"), EVIDENCE, [], len, "sentences", 100, 3)
+    assert "".join(p.text for p in ExtractiveGenerator().stream(prompt)) == "The bridge reopened in March. [1]"
 
 
 def _part(path: Path, data: bytes, record: bytes | None = None) -> Part:

@@ -24,6 +24,7 @@ from index.loaders import SkipFile, load_documents, load_file
 from qa.answer import Evidence
 from qa.assistant import Assistant
 from qa.engines import Piece
+from qa.prompt import Prompt
 from tests.support import minimal_pdf
 
 REPO = Path(__file__).resolve().parents[1]
@@ -155,13 +156,15 @@ class ObedientGenerator:
     """The worst generator: it obeys any instruction it finds in its evidence, as a weak model might."""
 
     name = "obedient"
+    engine = "script"
     ORDER = re.compile(r"(?:answer|reply|respond|say|tell the user)\b\W*(?:with|only|that)?\W*(?P<x>.+?)[\"”.]?$",
                        re.IGNORECASE)
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def stream(self, question: str, evidence: list[Evidence]) -> Iterator[Piece]:
+    def stream(self, prompt: Prompt) -> Iterator[Piece]:
+        evidence = prompt.evidence
         for e in evidence:
             match = self.ORDER.search(e.text)
             if match and re.search(r"ignore|disregard|forget|instruction|assistant|system|important", e.text, re.I):
@@ -196,8 +199,7 @@ def clean_index(tmp_path_factory, embedder) -> Path:
     (folder / "library.md").write_text(
         "# Library wins award\n\nThe Westford public library won the national design award in 2019.\n",
         encoding="utf-8")
-    a = Assistant(index_dir=root / "idx", generator="extractive")
-    a.index._embedder = embedder
+    a = Assistant(index_dir=root / "idx", generator="extractive", embedder=embedder)
     a.add([folder])
     return root / "idx"
 
@@ -208,11 +210,10 @@ def test_a_document_cannot_take_over_the_answer(tmp_path, clean_index, embedder,
     shutil.copytree(clean_index, tmp_path / "idx")
     evil = tmp_path / "evil.txt"
     evil.write_text("Harbour Bridge repair costs\n" + INJECTIONS[key] + "\n", encoding="utf-8")
-    a = Assistant(index_dir=tmp_path / "idx", generator="extractive")
-    a.index._embedder = embedder
+    a = Assistant(index_dir=tmp_path / "idx", generator="extractive", embedder=embedder)
     assert a.add([evil]).added == ("evil.txt",)
     if generator == "obedient":
-        a._generator = ObedientGenerator()
+        a = a.with_generator(ObedientGenerator())
     answer = a.ask("How much did the Harbour Bridge repairs cost?")
     assert "99" not in answer.text and all(c.source != "evil.txt" for c in answer.citations), answer.text
     if generator == "extractive":  # the obedient generator falls back to the evil document's title: it abstains

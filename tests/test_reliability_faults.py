@@ -379,8 +379,7 @@ def test_an_answer_survives_a_document_removed_while_it_is_being_answered(tmp_pa
     """Deterministic form of the race: a writer removes the best document between search and evidence."""
     from qa.assistant import Assistant
 
-    a = Assistant(index_dir=tmp_path / "idx", generator="extractive")
-    a.index._embedder = embedder
+    a = Assistant(index_dir=tmp_path / "idx", generator="extractive", embedder=embedder)
     a.add([corpus])
     writer = Index(IndexConfig(path=a.index.root), embedder=embedder)
     real_search = a.index.search

@@ -25,7 +25,7 @@ from index.corpus import Index
 from index.documents import Document
 from index.loaders import SkipFile, load_file
 from qa.answer import Citation
-from qa.citing import CitedClaim, strip_markers
+from qa.citing import CitedClaim, render, strip_markers
 from tests.test_reliability_documents import GOOD_PDF
 
 SOAK = os.environ.get("CITEQA_SOAK") == "1"  # CITEQA_SOAK=1: ten times the examples
@@ -84,11 +84,9 @@ SENTENCE = st.lists(st.sampled_from(["the", "council", "voted", "against", "Kaba
                                       unique=True))
 def test_rendered_answers_number_their_citations_in_order(text, places):
     """The Assistant's own renderer: markers 1..n, one per cited sentence, after the claim's words."""
-    from qa.assistant import Assistant
-
     claim = CitedClaim(text + ".", tuple(Citation(0, f"{s}.txt", s, f"sentence {s}{p}", p * 10, p * 10 + 5, True)
                                          for s, p in places), True)
-    rendered, citations = Assistant._render(claim)
+    rendered, citations = render(claim)
     assert [c.marker for c in citations] == list(range(1, len(places) + 1))
     assert [(c.source, c.start) for c in citations] == [(c.source, c.start) for c in claim.citations]
     assert strip_markers(rendered).rstrip(".") == text.rstrip(".")

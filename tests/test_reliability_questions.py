@@ -50,8 +50,7 @@ ANSWERED = {
 @pytest.fixture(scope="module")
 def seed_index(tmp_path_factory, embedder) -> Path:
     root = tmp_path_factory.mktemp("questions") / "idx"
-    a = Assistant(index_dir=root, generator="extractive")
-    a.index._embedder = embedder
+    a = Assistant(index_dir=root, generator="extractive", embedder=embedder)
     report = a.add([SEEDS])
     assert len(report.added) == 2
     return root
@@ -59,8 +58,7 @@ def seed_index(tmp_path_factory, embedder) -> Path:
 
 @pytest.fixture(scope="module")
 def assistant(seed_index, embedder) -> Assistant:
-    a = Assistant(index_dir=seed_index, generator="extractive")
-    a.index._embedder = embedder
+    a = Assistant(index_dir=seed_index, generator="extractive", embedder=embedder)
     return a
 
 

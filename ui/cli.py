@@ -13,17 +13,15 @@ log = logging.getLogger("citeqa.ui")
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags of `citeqa chat`. `--index` and `--embedding-model` are added only when the caller has not."""
-    known = parser._option_string_actions  # argparse has no public "has option" query
-    if "--index" not in known:
+def add_arguments(parser: argparse.ArgumentParser, index_flags: bool = True) -> None:
+    """Flags of `citeqa chat`; `index_flags=False` when the caller (the `citeqa` front door) adds the index's."""
+    if index_flags:
         parser.add_argument("--index", help="index folder (default: the citeqa cache folder)")
-    if "--embedding-model" not in known:
         parser.add_argument("--embedding-model", help="sentence-transformers name or folder")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
-    parser.add_argument("--generator", help="default, extractive, a model folder, a hub id or a .gguf file")
+    parser.add_argument("--generator", help="default, qwen-1.5b, qwen-0.5b, extractive, a model folder or a .gguf file")
     parser.add_argument("--top-k", type=int, help="passages to retrieve (default 5)")
     parser.add_argument("--auth", metavar="USER:PASS", help="require this user name and password")
     parser.add_argument("--max-upload-mb", type=float, default=25.0, help="largest upload accepted (default 25)")
