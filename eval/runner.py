@@ -66,6 +66,7 @@ class AnswerOutcome:
     detail: str = ""  # the technical reason of an abstention
     draft: str = ""  # what the generator wrote, before checks
     checks: tuple[tuple[str, bool], ...] = ()  # every answer check's verdict, in order: for the ablation table
+    check_details: tuple[tuple[str, str], ...] = ()  # what each check saw (a coverage, a support): for calibration
 
     @property
     def passed(self) -> bool:
@@ -86,7 +87,7 @@ class AnswerOutcome:
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "citations": list(self.cited), "cites_source": self.cites_source, "passed": self.passed,
             "verdict": self.verdict, "error": self.error, "detail": self.detail, "draft": self.draft,
-            "checks": [list(c) for c in self.checks],
+            "checks": [list(c) for c in self.checks], "check_details": dict(self.check_details),
         }
 
 
@@ -201,7 +202,8 @@ def score_answer(question: Question, answer: Answer, generator: str,
                          bool(answer.conflict), em, f1, contains, citations, conflict_score,
                          dict(answer.timings), cited, verdict(question, answer.abstained, contains, citations),
                          cites_source=own, detail=getattr(answer, "detail", ""), draft=getattr(answer, "draft", ""),
-                         checks=tuple((v.check, v.keep) for v in getattr(answer, "checks", ())))
+                         checks=tuple((v.check, v.keep) for v in getattr(answer, "checks", ())),
+                         check_details=tuple((v.check, v.detail) for v in getattr(answer, "checks", ()) if v.detail))
 
 
 def failed_outcome(question: Question, generator: str, error: Exception) -> AnswerOutcome:

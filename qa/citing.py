@@ -31,9 +31,20 @@ def strip_markers(text: str) -> str:
     return " ".join(MARKER.sub("", text).split())
 
 
+def words(text: str) -> set[str]:
+    """Every lower-cased word, stop words included: what a name made of common words is matched against."""
+    return {w.lower() for w in re.findall(r"\w+", text)}
+
+
 def key_terms(claim: str, analysis: QuestionAnalysis) -> set[str]:
-    """What the claim adds to the question: its content beyond the question's own words and filler."""
-    found = terms(" ".join(w for w in claim.split() if w.lower().strip(".,;:!?") not in FILLER))
+    """What the claim adds to the question: its content beyond the question's own words and filler.
+
+    A name made only of common words ("She & Him", "The Who") keeps those words: they are all it says.
+    """
+    kept = " ".join(w for w in claim.split() if w.lower().strip(".,;:!?") not in FILLER)
+    found = terms(kept)
+    if not found:
+        found = words(kept) - words(analysis.text)
     return found - matched(found, set(analysis.terms))
 
 
@@ -57,7 +68,7 @@ def cite(answer: str, analysis: QuestionAnalysis, sentences: list[Evidence], min
     wanted = key_terms(text, analysis)
     if not wanted:
         return CitedClaim(text, (), False)
-    held = [(e, terms(e.text)) for e in sentences]
+    held = [(e, terms(e.text) | words(e.text)) for e in sentences]
     wanted_numbers = numbers(wanted)
     scored = [(coverage(wanted, t), e) for e, t in held if wanted_numbers <= t]
     full = [e for score, e in scored if score >= 1.0]

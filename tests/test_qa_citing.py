@@ -85,3 +85,9 @@ def test_a_marked_sentence_that_states_the_answer_is_cited_first():
     claim = cite("The ferry carried 300 passengers. [2]", analyse("How many passengers did the ferry carry?"),
                  offered, offered=offered)
     assert claim.citations[0].source == "b.txt"
+
+
+def test_a_name_made_of_common_words_is_matched_word_for_word():
+    sentences = [ev("Ines Varga also sings in The Who Knows with Tomas Berg.", "band.txt")]
+    claim = cite("The Who Knows", analyse("Which band does Ines Varga sing in with Tomas Berg?"), sentences)
+    assert claim.supported
