@@ -11,7 +11,7 @@ QUESTION ?= How old was Chris Kaba when he was shot?
 # Flags for citeqa bench, e.g. make bench BENCH="--quick" (a check that it runs, not figures).
 BENCH    ?=
 
-.PHONY: install browser test test-fast run chat eval eval-halueval bench screenshot clean
+.PHONY: install browser test test-fast run chat eval eval-seeds eval-halueval bench screenshot clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -45,13 +45,15 @@ run: install
 chat: install
 	$(CITEQA) chat
 
-eval: install
-	$(CITEQA) eval --generator extractive default
+# Both sets, each with its ablation table: the seed questions (eval-out/) and the general dev set of
+# HotpotQA questions from HaluEval-QA (150 answerable + 50 unanswerable, 1,000 passages: eval-out/halueval/).
+eval: eval-seeds eval-halueval
 
-# The HotpotQA dev set from HaluEval-QA (150 answerable + 50 unanswerable questions, 1,000 passages):
-# report in eval-out/halueval/. With the default generator it takes tens of minutes.
+eval-seeds: install
+	$(CITEQA) eval --generator default extractive
+
 eval-halueval: install
-	$(CITEQA) eval --set halueval --generator extractive default
+	$(CITEQA) eval --set halueval --generator default extractive
 
 bench: install
 	$(CITEQA) bench $(BENCH)
