@@ -22,7 +22,8 @@ from typing import Protocol
 
 import numpy as np
 
-MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
+from qa.citing import strip_markers
+
 _MARKER_NUMBERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 # Sentence ends: . ! ? (plus closing quotes) before white space and something that starts a sentence.
@@ -86,11 +87,6 @@ def normalize_answer(text: str) -> str:
     text = "".join(c for c in text.lower().replace("%", " percent ") if not _is_punctuation(c))
     text = _ARTICLES.sub(" ", text)
     return " ".join(_canonical(text.split()))
-
-
-def strip_markers(text: str) -> str:
-    """Answer text without its `[n]` citation markers."""
-    return MARKER.sub("", text).strip()
 
 
 def exact_match(prediction: str, golds: Iterable[str]) -> float:

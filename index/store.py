@@ -91,7 +91,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_file(path: Path) -> None:
+def fsync_file(path: Path) -> None:
     with open(path, "rb+") as handle:
         os.fsync(handle.fileno())
 
@@ -331,7 +331,7 @@ class Writer:
         )
         (self.folder / MANIFEST_FILE).write_text(json.dumps(self.manifest, indent=2), encoding="utf-8")
         for file in self.folder.iterdir():
-            _fsync_file(file)
+            fsync_file(file)
         final = self.root / f"gen-{generation:06d}"
         if final.exists():  # left by a run that died after renaming but before swapping CURRENT
             shutil.rmtree(final)
@@ -339,7 +339,7 @@ class Writer:
         _fsync_dir(self.root)
         pointer = self.root / f"{CURRENT}.tmp"
         pointer.write_text(final.name + "\n", encoding="utf-8")
-        _fsync_file(pointer)
+        fsync_file(pointer)
         os.replace(pointer, self.root / CURRENT)
         _fsync_dir(self.root)
         return final

@@ -28,7 +28,10 @@ class CitedClaim:
 
 
 def strip_markers(text: str) -> str:
-    return " ".join(MARKER.sub("", text).split())
+    """The text without `[n]` markers, removed until none is left: "[[0]0]" hides a second one."""
+    while (stripped := MARKER.sub("", text)) != text:
+        text = stripped
+    return " ".join(text.split())
 
 
 def words(text: str) -> set[str]:

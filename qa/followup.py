@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 
 from qa.analysis import proper_names
+from qa.citing import strip_markers
 from qa.lexicon import PERSONAL_PRONOUN, VAGUE_REFERENCE
 
-MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 THING_PRONOUN = re.compile(r"\b(it|its|they|them|their|this|that)\b", re.IGNORECASE)
 WHO = re.compile(r"^\s*(who|whom|whose)\b", re.IGNORECASE)
 FRAGMENT_WORDS = 3
@@ -46,7 +46,7 @@ def standalone_question(question: str, history: list[tuple[str, str]] | None) ->
     if not history or stands_alone(question):
         return question
     asked, answered = history[-1]
-    answered = MARKERS.sub("", answered)
+    answered = strip_markers(answered)
     # "Who …?" is answered with a person: that answer is who "he" is next. Otherwise the question's person.
     people = (_people(answered) + _people(asked)) if WHO.match(asked) else (_people(asked) or _people(answered))
     if people and PERSONAL_PRONOUN.search(question):

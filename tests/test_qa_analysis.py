@@ -67,3 +67,12 @@ def test_a_person_answer_needs_a_name_the_question_does_not_hold():
     analysis = analyse("Who founded the Tessel Quartet?")
     assert holds_kind("Marta Ilves", analysis)
     assert not holds_kind("the Tessel Quartet", analysis)
+
+
+def test_a_question_in_another_language_keeps_only_its_content_terms():
+    assert analyse("Quand le pont de Lintrow a-t-il été fermé ?").terms >= {"pont", "lintrow", "fermé"}
+    assert not analyse("Quand le pont de Lintrow a-t-il été fermé ?").terms & {"quand", "le", "il", "été"}
+
+
+def test_an_english_question_keeps_words_other_languages_call_function_words():
+    assert {"war", "die"} <= analyse("Did the war in Lintrow die down in 1914?").terms

@@ -335,7 +335,7 @@ FULL_DISK_AT = {
     "writing rows": ("index.store.Writer.put", sqlite_full),
     "saving BM25": ("index.keyword.KeywordIndex.save", no_space),
     "saving vectors": ("faiss.write_index", faiss_full),
-    "fsync": ("index.store._fsync_file", no_space),
+    "fsync": ("index.store.fsync_file", no_space),
     "renaming the generation": ("index.store.os.replace", no_space),
 }
 

@@ -262,10 +262,17 @@ def test_chat_binds_loopback_unless_told_and_warns_when_open_without_auth(monkey
 
 
 def test_the_queue_is_bounded(ui, monkeypatch):
+    queued = {}
+    real_queue = gr.Blocks.queue
+
+    def queue(self, **kwargs):
+        queued.update(kwargs)
+        return real_queue(self, **kwargs)
+
+    monkeypatch.setattr(gr.Blocks, "queue", queue)
     monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kwargs: kwargs)
-    app = build_app(ui.assistant)
-    kwargs = ui_app.launch(app, port=0)
-    assert app._queue.max_size == ui_app.MAX_QUEUE and kwargs["server_name"] == "127.0.0.1"
+    kwargs = ui_app.launch(build_app(ui.assistant), port=0)
+    assert queued["max_size"] == ui_app.MAX_QUEUE and kwargs["server_name"] == "127.0.0.1"
 
 
 # -- the real server -------------------------------------------------------------------------------------

@@ -127,7 +127,8 @@ def build_app(assistant: Any | Callable[[str | None], Any], *, generator: str | 
             with gr.Tab("Settings", id="settings"):
                 generator_box = gr.Dropdown(
                     choices=assistants.choices(), value=assistants.default, allow_custom_value=True,
-                    label="Generator", info="default (Qwen 0.5B), extractive (quotes the best sentence, no model), "
+                    label="Generator", info="default (Qwen2.5-Coder 1.5B), qwen-0.5b (faster, weaker), "
+                    "extractive (quotes the best sentence, no model), "
                     "or a model folder / .gguf file / hub id available offline", elem_id="cq-generator")
                 top_k_box = gr.Slider(1, 20, value=top_k, step=1, label="Passages retrieved (top-k)",
                                       elem_id="cq-top-k")
