@@ -27,6 +27,7 @@ from qa.lexicon import (
     NAME_CONNECTORS,
     NOT_NAMES,
     NUMBER_WORDS,
+    ORDINAL_DAY,
     QUANTITY_WORDS,
     QUESTION_WORDS,
     YEAR,
@@ -42,6 +43,7 @@ class Kind(Enum):
     PERSON = "person"
     PLACE = "place"
     NAME = "name"  # "What is the name of …?": a proper name, of anything
+    DESCRIPTION = "description"  # "Who is Martyn Blake?": what a named person is, not a name
     OTHER = "other"
 
 
@@ -141,7 +143,7 @@ def _words(text: str, question: QuestionAnalysis) -> list[str]:
 def holds_kind(text: str, question: QuestionAnalysis) -> bool:
     """Whether `text` holds a value of the kind asked for that the question does not already hold."""
     kind = question.kind
-    if kind is Kind.OTHER or question.form is not Form.OPEN:
+    if kind in (Kind.OTHER, Kind.DESCRIPTION) or question.form is not Form.OPEN:
         return True
     words = _words(text, question)
     raw = {w.lower().strip(".,;:") for w in text.split()}
@@ -153,5 +155,5 @@ def holds_kind(text: str, question: QuestionAnalysis) -> bool:
     if kind is Kind.DATE and question.asks_day:
         return any(w in DAY_WORDS or DAY_NUMBER.fullmatch(w) for w in raw | set(words))
     if kind is Kind.DATE:
-        return any(w in DATE_WORDS or YEAR.fullmatch(w) or DAY_NUMBER.fullmatch(w) for w in raw | set(words))
+        return any(w in DATE_WORDS or YEAR.fullmatch(w) or ORDINAL_DAY.fullmatch(w) for w in raw | set(words))
     return any(not (terms(name) <= set(question.terms)) for name in proper_names(f"x {text}"))

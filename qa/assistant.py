@@ -18,7 +18,7 @@ from index.corpus import Index
 from index.documents import IndexReport, Passage
 from index.backend import StoreSnapshot as Snapshot
 from index.store import DocumentInfo
-from qa.analysis import Form, Kind, QuestionAnalysis, analyse
+from qa.analysis import Form, Kind, QuestionAnalysis, analyse, holds_kind
 from qa.answer import Answer, Citation, Confidence, Evidence, Verdict
 from qa.checks import Check, Draft, build_checks, run_checks
 from qa.citing import CitedClaim, cite, render
@@ -282,13 +282,12 @@ class Assistant:
 
     @staticmethod
     def _role_holder(analysis: QuestionAnalysis, claim: CitedClaim, pool: list[Evidence]) -> CitedClaim:
-        """"Who is the Home Secretary?" answered with a description: the name the text puts with the title."""
+        """"Who is the Home Secretary?" answered with a description, or with a name the passages do not
+        support: the name the text puts with the title."""
         title = asked_role(analysis)
         if title is None or YES_NO.match(claim.text):
             return claim
-        from qa.analysis import holds_kind
-
-        if holds_kind(claim.text, analysis):
+        if claim.supported and holds_kind(claim.text, analysis):
             return claim
         found = holder(title, pool)
         if found is None:

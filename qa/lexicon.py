@@ -48,12 +48,17 @@ DATE_WORDS = frozenset(MONTHS + WEEKDAYS + "yesterday today tomorrow evening mor
 DAY_WORDS = frozenset(WEEKDAYS + "yesterday today tomorrow".split())
 YEAR = re.compile(r"(1[0-9]|20)\d\d")  # 1000–2099
 DAY_NUMBER = re.compile(r"([1-9]|[12]\d|3[01])(st|nd|rd|th)?")
+ORDINAL_DAY = re.compile(r"([1-9]|[12]\d|3[01])(st|nd|rd|th)")  # "the 17th": alone, "17" is any count
 
 # -- questions ------------------------------------------------------------------------------------------------
 QUESTION_WORDS = frozenset("how what when where who whom whose why which".split())
 AUXILIARIES = frozenset("is are was were do does did can could has have had will would should shall may might "
                         "must".split())
 KIND_RULES: list[tuple[re.Pattern[str], str]] = [
+    # "Who is Martyn Blake?": the question holds the name and asks what the person is. Capitalised words only,
+    # with no "the": "Who is the Home Secretary?" asks for a name (qa.roles).
+    (re.compile(r"^\s*(?i:who)\s+(?i:is|was|are|were)\s+[A-Z][\w’'\-.]*(?:\s+[A-Z][\w’'\-.]*)*\s*\??\s*$"),
+     "description"),
     (re.compile(r"\b(how (many|much|old|long|far|fast|tall|high|big|large|deep|heavy)|"
                 r"what (age|speed|percentage|number|amount|sum|population|size|height|length|weight))\b", re.I),
      "number"),

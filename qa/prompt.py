@@ -25,6 +25,7 @@ HINTS = {
     Kind.DATE: "Answer with the date or time.",
     Kind.YEAR: "Answer with the year.",
     Kind.PLACE: "Answer with the place.",
+    Kind.DESCRIPTION: "Answer with their role or job, as the context gives it.",
 }
 FORM_HINTS = {
     Form.YES_NO: "Answer yes or no.",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from qa.analysis import QuestionAnalysis
+from qa.analysis import Kind, QuestionAnalysis
 from qa.answer import Evidence
 from qa.lexicon import NOT_NAMES, PERSON_NAME
 
@@ -15,7 +15,9 @@ ROLE_QUESTION = re.compile(r"^\s*who\s+(?:is|was|are|were)\s+(?:the\s+)?(?:curre
 
 
 def asked_role(analysis: QuestionAnalysis) -> str | None:
-    """The title a "Who is the …?" question asks about, or None."""
+    """The title a "Who is the …?" question asks about, or None ("Who is Martyn Blake?" names no title)."""
+    if analysis.kind is Kind.DESCRIPTION:
+        return None
     match = ROLE_QUESTION.match(analysis.text)
     return match.group("title") if match else None
 

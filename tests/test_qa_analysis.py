@@ -76,3 +76,14 @@ def test_a_question_in_another_language_keeps_only_its_content_terms():
 
 def test_an_english_question_keeps_words_other_languages_call_function_words():
     assert {"war", "die"} <= analyse("Did the war in Lintrow die down in 1914?").terms
+
+
+def test_a_count_of_seconds_is_no_date():
+    question = analyse("When did the Lintrow ferry sink?")
+    assert not holds_kind("The inquiry hinged on the following 17 seconds, when the ferry turned", question)
+    assert holds_kind("On the 17th", question) and holds_kind("17 March", question)
+
+
+def test_who_is_a_named_person_asks_for_a_description():
+    assert analyse("Who is Tomas Verrel?").kind is Kind.DESCRIPTION
+    assert analyse("Who is the harbour master?").kind is Kind.PERSON
