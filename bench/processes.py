@@ -144,7 +144,7 @@ def _crash(run: ProcessRun) -> dict[str, str]:
 
 
 def serving_rss(index_dir: Path, generator: str, questions: list[str]) -> dict[str, Any]:
-    """Peak resident memory (ru_maxrss) of a process that loads `generator` and answers `questions` in turn."""
+    """Peak resident memory (VmHWM on Linux) of a process that loads `generator` and answers `questions` in turn."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as handle:
         json.dump(questions, handle)
     try:

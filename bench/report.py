@@ -155,7 +155,8 @@ def _start(results: dict) -> list[str]:
                      m.get("engine", "—"), "; ".join(notes)])
     return ["## Start and memory", "",
             "Warm start: whole `citeqa ask` processes, seconds to the answer on stdout, after an untimed run that "
-            "builds any missing cache. Memory: ru_maxrss of a process that loads the generator and answers in turn.",
+            "builds any missing cache. Memory: the peak resident set (VmHWM) of a process that loads the generator "
+            "and answers in turn.",
             "", *table(["generator", "warm start p50", "runs (s)", "untimed first run", "peak RSS serving",
                         "questions served", "engine", "note"], rows)]
 

@@ -17,8 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from index.backend import STORES
-from index.config import IndexConfig
+from index.config import STORES, IndexConfig
 from index.corpus import Index
 
 

@@ -29,8 +29,18 @@ def percentiles(values: list[float]) -> dict[str, float | int | None]:
             "mean": float(array.mean())}
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident set size so far, in MB (ru_maxrss is KiB on Linux, bytes on macOS)."""
+def peak_rss_mb(status: Path = Path("/proc/self/status")) -> float:
+    """This process's peak resident set size so far, in MB.
+
+    Linux's VmHWM first: ru_maxrss survives execve, so a worker started by a bench that holds a 4 GB model
+    would report the bench's 4 GB as its own peak. Elsewhere ru_maxrss (KiB on Linux, bytes on macOS).
+    """
+    try:
+        for line in status.read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024 / 1e6
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 1e6 if sys.platform == "darwin" else peak * 1024 / 1e6
 

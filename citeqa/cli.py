@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from index.backend import MILVUS_TOKEN_ENV, STORES
-from index.config import IndexConfig, default_index_dir
+from index.backend import MILVUS_TOKEN_ENV
+from index.config import STORES, IndexConfig, default_index_dir
 
 
 GENERATOR_HELP = ("default, qwen-1.5b, qwen-0.5b, extractive, a model folder (causal or flan-t5-style seq2seq), "

@@ -8,21 +8,15 @@ builds the next view and publishes it at once.
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from index.documents import Chunk, Document
 from index.store import DocumentInfo, IndexError_
 
-if TYPE_CHECKING:
-    from index.config import IndexConfig
 
-STORES = ("faiss", "milvus")
 MILVUS_TOKEN_ENV = "CITEQA_MILVUS_TOKEN"
-MILVUS_INDEXES = ("FLAT", "HNSW", "IVF_FLAT", "IVF_PQ", "DISKANN", "AUTOINDEX")  # the last three: servers only
-_COLLECTION = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,200}")
 
 
 class StoreUnavailableError(IndexError_):
@@ -87,26 +81,3 @@ class Store(Protocol):
     def collect_garbage(self) -> None: ...
 
     def close(self) -> None: ...
-
-
-def check_store_settings(store: str, milvus_uri: str, milvus_collection: str, milvus_index: str) -> None:
-    if store not in STORES:
-        raise ValueError(f"store must be one of {', '.join(STORES)}, not {store!r}")
-    if milvus_uri and not (milvus_uri.endswith(".db") or re.match(r"(https?|tcp|unix)://", milvus_uri)):
-        raise ValueError(f"milvus_uri must be a Milvus Lite file ending in .db or a server URL such as "
-                         f"http://localhost:19530, not {milvus_uri!r}")
-    if milvus_collection and not _COLLECTION.fullmatch(milvus_collection):
-        raise ValueError(f"milvus_collection must be letters, digits and underscores (not starting with a digit), "
-                         f"not {milvus_collection!r}")
-    if milvus_index not in MILVUS_INDEXES:
-        raise ValueError(f"milvus_index must be one of {', '.join(MILVUS_INDEXES)}, not {milvus_index!r}")
-
-
-def open_store(config: IndexConfig) -> Store:
-    if config.store == "milvus":
-        from index.milvus_store import MilvusStore  # pymilvus loads only for this store
-
-        return MilvusStore(config)
-    from index.faiss_store import FaissStore
-
-    return FaissStore(config)

@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from platformdirs import user_cache_dir
 
-from index.backend import check_store_settings
 from index.embedding import DEFAULT_EMBEDDING_MODEL
 from index.encoders import check_choices
 
 
 def default_index_dir() -> Path:
     return Path(user_cache_dir("citeqa")) / "index"
+
+
+STORES = ("faiss", "milvus")
+MILVUS_INDEXES = ("FLAT", "HNSW", "IVF_FLAT", "IVF_PQ", "DISKANN", "AUTOINDEX")  # the last three: servers only
+_COLLECTION = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,200}")
+
+
+def check_store_settings(store: str, milvus_uri: str, milvus_collection: str, milvus_index: str) -> None:
+    if store not in STORES:
+        raise ValueError(f"store must be one of {', '.join(STORES)}, not {store!r}")
+    if milvus_uri and not (milvus_uri.endswith(".db") or re.match(r"(https?|tcp|unix)://", milvus_uri)):
+        raise ValueError(f"milvus_uri must be a Milvus Lite file ending in .db or a server URL such as "
+                         f"http://localhost:19530, not {milvus_uri!r}")
+    if milvus_collection and not _COLLECTION.fullmatch(milvus_collection):
+        raise ValueError(f"milvus_collection must be letters, digits and underscores (not starting with a digit), "
+                         f"not {milvus_collection!r}")
+    if milvus_index not in MILVUS_INDEXES:
+        raise ValueError(f"milvus_index must be one of {', '.join(MILVUS_INDEXES)}, not {milvus_index!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 from filelock import FileLock, Timeout
 
-from index.backend import Store, StoreSnapshot, StoreWriter, open_store
+from index.backend import Store, StoreSnapshot, StoreWriter
 from index.config import IndexConfig
 from index.documents import Chunk, Document, IndexReport, Passage
 from index.encoders import engine_of
@@ -23,6 +23,18 @@ from index.store import SCHEMA_VERSION, DocumentInfo, IndexError_, IndexMismatch
 
 log = logging.getLogger("citeqa.index")
 SearchMode = Literal["hybrid", "dense", "keyword"]
+
+
+
+def open_store(config: IndexConfig) -> Store:
+    """The store `config` names; pymilvus loads only for Milvus."""
+    if config.store == "milvus":
+        from index.milvus_store import MilvusStore  # pymilvus loads only for this store
+
+        return MilvusStore(config)
+    from index.faiss_store import FaissStore
+
+    return FaissStore(config)
 
 
 class Index:

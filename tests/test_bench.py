@@ -282,3 +282,15 @@ def test_quick_seeds_answer_every_fifth_question_of_every_type():
     full, quick = bench_corpus.seeds_corpus(), bench_corpus.seeds_corpus(quick=True)
     assert len(quick.questions) == len(full.questions[::5]) and quick.queries == full.queries
     assert {q.item.type for q in quick.questions} == {q.item.type for q in full.questions}
+
+
+def test_a_worker_reports_its_own_peak_memory_not_its_parents():
+    import subprocess
+    import sys
+
+    ballast = bytearray(400 * 1024 * 1024)  # the parent's peak, which ru_maxrss would hand down to the child
+    ballast[::4096] = b"\x01" * len(ballast[::4096])
+    child = subprocess.run([sys.executable, "-c", "from bench.timing import peak_rss_mb; print(peak_rss_mb())"],
+                           capture_output=True, text=True, check=True)
+    del ballast
+    assert float(child.stdout) < 300
