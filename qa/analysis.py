@@ -129,7 +129,8 @@ def analyse(question: str) -> QuestionAnalysis:
         counted = terms(" ".join(kept))
     return QuestionAnalysis(
         text=question, kind=question_kind(question) if form is Form.OPEN else Kind.OTHER, form=form,
-        options=options, names=tuple(proper_names(" ".join(words[1:]))), terms=frozenset(terms(question) - foreign_function_words(question)),
+        options=options, names=tuple(proper_names(" ".join(words[1:]))),
+        terms=frozenset(terms(question) - foreign_function_words(question)),
         counted=frozenset(counted), asks_day=bool(DAY_QUESTION.search(question)),
         asks_speaker=bool(ASKS_SPEAKER.search(question)),
     )

@@ -39,6 +39,12 @@ UNIT_FORMS = {
 PHRASE_FORMS = [(re.compile(r"\bper\s*cent\b", re.I), "%"), (re.compile(r"\bU\.S\.(?:A\.)?", re.I), "US"),
                 (re.compile(r"\bU\.K\.", re.I), "UK")]
 
+# Prepositions and conjunctions a sentence opens with, capitalised there and so read as the start of a name
+# ("During World War II"): never the first word of a completed name (qa.quoting).
+SENTENCE_OPENERS = frozenset("about after although among as at because before by despite during following "
+                             "for from if in like on since though through throughout under unlike until upon "
+                             "when whereas while with within without".split())
+
 # -- dates ----------------------------------------------------------------------------------------------------
 MONTHS = ("january february march april may june july august september october november december "
           "jan feb mar apr jun jul aug sep sept oct nov dec").split()

@@ -15,8 +15,8 @@ from dataclasses import replace
 from index.keyword import STOPWORDS
 from qa.analysis import Form, Kind, QuestionAnalysis, proper_names
 from qa.citing import CitedClaim
-from qa.lexicon import MONTHS, NUMBER_WORDS, TITLES, UNIT_FORMS, YES_NO
-from qa.matching import coverage, matched, terms
+from qa.lexicon import MONTHS, NUMBER_WORDS, SENTENCE_OPENERS, TITLES, UNIT_FORMS, YES_NO
+from qa.matching import coverage, terms
 
 WORD = re.compile(r"\S+")
 EDGE = "\"'“”‘’()[],.;:!?"
@@ -82,22 +82,34 @@ def full_date(answer: str, sentence: str) -> str:
     return next((m.group(0) for m in FULL_DATE.finditer(sentence) if answer.strip() in m.group(0)), answer)
 
 
+def _bare(word: str) -> str:
+    """A name's word as compared: lower case, no edge punctuation, no possessive ("Stoker's" → "stoker")."""
+    return re.sub(r"[’']s$", "", word.strip(EDGE)).strip(EDGE).lower()
+
+
 def full_name(answer: str, sentence: str, analysis: QuestionAnalysis | None = None) -> str:
     """The sentence's whole name holding every word of a clipped name ("Chenango" → "Chenango Canal").
 
-    Leading titles ("Mayor") and words the question already holds ("Transport Minister") are not part of it.
+    Every word of the answer must be a word of the name, exactly: "World War I" is no part of "World War II".
+    Leading titles ("Mayor"), words the question already holds ("Transport Minister"), a capitalised
+    sentence opener ("During") and a trailing month or possessive are not part of it.
     """
-    wanted = terms(answer)
-    if not wanted or not proper_names(answer):
+    if not terms(answer) or not proper_names(answer):
         return answer
+    wanted = {_bare(w) for w in answer.split()} - {""}
     asked = set(analysis.terms) if analysis else set()
     names = []
     for name in proper_names(sentence):
         words = name.split()
-        while words and (words[0].lower().rstrip(".") in TITLES or terms(words[0]) <= asked and terms(words[0])):
+        while words and (words[0].lower().rstrip(".") in TITLES or words[0].lower() in STOPWORDS | SENTENCE_OPENERS
+                         or terms(words[0]) <= asked and terms(words[0])):
             words = words[1:]
+        while words and words[-1].lower() in MONTHS and _bare(words[-1]) not in wanted:
+            words = words[:-1]
+        if words:
+            words[-1] = re.sub(r"[’']s$", "", words[-1])
         name = " ".join(words)
-        if matched(wanted, terms(name)) == wanted and len(name) > len(answer):
+        if wanted <= {_bare(w) for w in words} and len(name) > len(answer):
             names.append(name)
     return min(names, key=len) if names else answer
 

@@ -1,6 +1,6 @@
 from qa.answer import Citation
 from qa.citing import CitedClaim
-from qa.quoting import quote_claim, source_wording
+from qa.quoting import full_name, quote_claim, source_wording
 
 
 def test_number_word_is_quoted_as_the_source_writes_it():
@@ -73,3 +73,17 @@ def test_a_choice_answer_becomes_the_option_as_the_question_wrote_it():
     claim = quote_claim(_claim("Osk", "The Osk Pavilion opened in 1958."),
                         analyse("Which opened later, the Brenner Hall or the Osk Pavilion?"))
     assert claim.text == "the Osk Pavilion"
+
+
+def test_a_completed_name_drops_its_possessive():
+    assert full_name("Tessel Quartet", "The Tessel Quartet's second album sold well.") == "Tessel Quartet"
+    assert full_name("Orvale", "It was the Orvale Viaduct's first winter.") == "Orvale Viaduct"
+
+
+def test_a_name_is_not_completed_into_another_name():
+    assert full_name("Lintrow War I", "During Lintrow War II the harbour closed.") == "Lintrow War I"
+
+
+def test_a_sentence_opener_and_a_trailing_month_are_no_part_of_a_name():
+    assert full_name("Ines Varga", "During Mayor Ines Varga March visits, the quay shut.") == "Ines Varga"
+    assert full_name("Varga", "During Ines Varga's term the quay shut.") == "Ines Varga"
