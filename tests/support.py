@@ -107,18 +107,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+def wait_until_up(url: str, process: subprocess.Popen | None = None, log: Path | None = None,
+                  timeout: float = 90) -> None:
+    """Until `url` answers 200; fails early, with the log's tail, if `process` exits first."""
+    tail = (lambda: f":\n{log.read_text()[-3000:]}") if log else (lambda: "")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"citeqa chat exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        if process is not None and process.poll() is not None:
+            pytest.fail(f"citeqa chat exited with {process.returncode}{tail()}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
             time.sleep(0.3)
-    pytest.fail(f"citeqa chat did not answer on {url} within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+    pytest.fail(f"citeqa chat did not answer on {url} within {timeout:.0f} s{tail()}")
 
 
 @contextlib.contextmanager
@@ -161,22 +164,10 @@ def served(app) -> Iterator[str]:
     port = free_port()
     launch(app, port=port, prevent_thread_lock=True, quiet=True)
     try:
-        wait_until_served(f"http://127.0.0.1:{port}/")
+        wait_until_up(f"http://127.0.0.1:{port}/", timeout=30)
         yield f"http://127.0.0.1:{port}/"
     finally:
         app.close()
-
-
-def wait_until_served(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"the chat did not answer on {url} within {timeout:.0f} s")
 
 
 @contextlib.contextmanager
@@ -224,3 +215,13 @@ def ask(page, question: str) -> None:
     page.click("#cq-ask")
     page.wait_for_function(f"n => document.querySelectorAll({FINISHED!r}).length > n", arg=before)
     expect(page.locator("#cq-ask")).to_be_enabled()
+
+
+# Two short invented articles the chat tests index: a person with an age and a role, a place with a year.
+FERRY_AND_GARDEN = {
+    "ferry.txt": "Ferry service resumes\nThe Kelby Ferry resumed its crossings on Monday after a storm. "
+                 "Captain Ines Marlow said the crossings would run hourly. Ines Marlow, 52, has worked on the "
+                 "Kelby Ferry for 20 years.\n",
+    "garden.md": "# Garden prize\n\nThe Dunmore Botanic Garden won the regional prize for its glasshouse. "
+                 "The Dunmore Botanic Garden opened in 1901.\n",
+}

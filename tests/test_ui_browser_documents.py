@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import ask, chat_page, chromium, expect, served, write_corpus
+from tests.support import FERRY_AND_GARDEN, ask, chat_page, chromium, expect, served, write_corpus
 from ui.examples import SEED_EXAMPLES
 
 pytestmark = [
@@ -17,11 +17,7 @@ pytestmark = [
 
 EVIL_NAME = "<img src=x onerror=window.__pwned=1>.txt"
 ARTICLES = {
-    "ferry.txt": "Ferry service resumes\nThe Kelby Ferry resumed its crossings on Monday after a storm. "
-                 "Captain Ines Marlow said the crossings would run hourly. Ines Marlow, 52, has worked on the "
-                 "Kelby Ferry for 20 years.\n",
-    "garden.md": "# Garden prize\n\nThe Dunmore Botanic Garden won the regional prize for its glasshouse. "
-                 "The Dunmore Botanic Garden opened in 1901.\n",
+    **FERRY_AND_GARDEN,
     EVIL_NAME: "<script>window.__pwned = 2</script> Lighthouse report\n"
                "The Zanzibar lighthouse keeper <img src=x onerror=window.__pwned=3> was Ottoline Brask, who "
                "served 31 years.\n<b onmouseover=window.__pwned=4>The lamp</b> was replaced in 1998.\n",

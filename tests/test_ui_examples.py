@@ -7,16 +7,10 @@ import shutil
 
 import pytest
 
-from tests.support import write_corpus
+from tests.support import FERRY_AND_GARDEN, write_corpus
 from ui import examples as ex
 
-ARTICLES = {
-    "ferry.txt": "Ferry service resumes\nThe Kelby Ferry resumed its crossings on Monday after a storm. "
-                 "Captain Ines Marlow said the crossings would run hourly. Ines Marlow, 52, has worked on the "
-                 "Kelby Ferry for 20 years.\n",
-    "garden.md": "# Garden prize\n\nThe Dunmore Botanic Garden won the regional prize for its glasshouse. "
-                 "The Dunmore Botanic Garden opened in 1901.\n",
-}
+ARTICLES = FERRY_AND_GARDEN
 
 
 @pytest.fixture
