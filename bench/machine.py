@@ -20,16 +20,6 @@ def is_busy(loads: list[float | None]) -> bool:
     return any(x is not None and x > BUSY_LOAD for x in loads)
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _memory_gb() -> float | None:
     try:
         for line in Path("/proc/meminfo").read_text(encoding="utf-8").splitlines():
@@ -48,10 +38,13 @@ def _version(package: str) -> str | None:
 
 
 def machine_info() -> dict[str, Any]:
-    from index.encoders import cpu_flags, has_amx
+    from index.compute import FLAGS_THAT_MATTER, this_cpu
 
+    cpu = this_cpu()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpu": _cpu_model(), "amx": has_amx(), "avx512_bf16": "avx512_bf16" in cpu_flags(), "cores": cores,
+    return {"cpu": cpu.model, "amx": cpu.has_amx, "avx512_bf16": "avx512_bf16" in cpu.flags,
+            "flags": [f for f in FLAGS_THAT_MATTER if f in cpu.flags], "compute_types": sorted(cpu.compute_types),
+            "cores": cores,
             "memory_gb": _memory_gb(), "system": f"{platform.system()} {platform.release()}",
             "python": platform.python_version(),
             "versions": {p: _version(p) for p in ("ctranslate2", "torch", "transformers", "faiss-cpu")},

@@ -13,7 +13,8 @@ import numpy as np
 
 from bench.timing import ProcessRun, citeqa_command, timed_process, worker_command
 
-EMBEDDINGS = ("ctranslate2:int8", "ctranslate2:int16", "torch:float32", "torch:bfloat16")
+EMBEDDINGS = ("ctranslate2:int8", "ctranslate2:int8_float32", "ctranslate2:int16", "ctranslate2:float32",
+              "torch:float32", "torch:bfloat16")
 HOURS = 3600
 
 
@@ -65,7 +66,15 @@ def available(engine: EmbeddingEngine) -> str | None:
     import importlib.util
 
     module = "ctranslate2" if engine.engine == "ctranslate2" else "torch"
-    return None if importlib.util.find_spec(module) else f"{module} is not installed"
+    if not importlib.util.find_spec(module):
+        return f"{module} is not installed"
+    if engine.engine == "ctranslate2":
+        from index.compute import this_cpu
+
+        cpu = this_cpu()
+        if engine.dtype not in cpu.compute_types:
+            return f"this CPU offers no {engine.dtype}: {cpu.describe()}"
+    return None
 
 
 def build_model_caches(engines: list[EmbeddingEngine]) -> None:

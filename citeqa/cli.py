@@ -116,6 +116,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from citeqa import doctor
+
+    data = doctor.report(_index_config(args))
+    print(json.dumps(data, indent=2) if args.json else "\n".join(doctor.lines(data)))
+    return 0
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     from ui import cli as ui_cli
 
@@ -186,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how a language model runs (default auto: CTranslate2 int8 where it converts)")
     p.add_argument("--top-k", type=int, help="passages to retrieve (default 5)")
     p.set_defaults(func=cmd_ask)
+
+    p = with_index(sub.add_parser("doctor", help="this machine, engines, model cache and index, for a bug report"))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_doctor)
 
     front_ends = (("chat", "open the chat in your browser", "ui.cli", cmd_chat),
                   ("eval", "measure answers, citations and abstentions on a question set", "eval.cli", cmd_eval),

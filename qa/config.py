@@ -23,7 +23,9 @@ class Config:
     # How a language model runs: "auto" converts it to CTranslate2 int8 once (3x faster than torch here,
     # no torch import when answering) and falls back to transformers/torch for types it cannot convert.
     engine: str = "auto"  # "auto", "ctranslate2" or "torch"
-    compute_type: str = "int8"  # of CTranslate2: "int8", "int8_float32", "int16" or "float32"
+    # Of CTranslate2: "auto" takes the first of int8, int8_float32, float32 that this CPU offers
+    # (index.compute); a type set by hand that the CPU lacks is refused, naming the CPU and its types.
+    compute_type: str = "auto"
     dtype: str = "bfloat16"  # of the torch engine (and of the transformers folder a conversion starts from)
     threads: int | None = None  # torch threads; None lets torch decide
     min_relevance: float = 0.55  # below this best-sentence score, retrieval found nothing relevant
@@ -49,8 +51,9 @@ class Config:
             raise ValueError("dtype must be bfloat16 or float32")
         if self.engine not in {"auto", "ctranslate2", "torch"}:
             raise ValueError(f"engine must be auto, ctranslate2 or torch, not {self.engine!r}")
-        if self.compute_type not in {"int8", "int8_float32", "int16", "float32"}:
-            raise ValueError(f"compute_type must be int8, int8_float32, int16 or float32, not {self.compute_type!r}")
+        if self.compute_type not in {"auto", "int8", "int8_float32", "int16", "float32"}:
+            raise ValueError(f"compute_type must be auto, int8, int8_float32, int16 or float32, "
+                             f"not {self.compute_type!r}")
         if self.context not in {"passages", "sentences"}:
             raise ValueError(f"context must be passages or sentences, not {self.context!r}")
         if not 0.0 < self.yes_threshold < 1.0:

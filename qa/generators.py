@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from index.compute import CPU, choose
 from index.model_cache import slug
 from index.runtime import MODEL_LOADING
 from qa.analysis import holds_kind
@@ -166,8 +167,12 @@ def converted_folder(source: ModelSource, cache: Path, dtype: str) -> Path:
 
 
 def load_generator(name: str, max_new_tokens: int = 48, dtype: str = "bfloat16", threads: int | None = None,
-                   engine: str = "auto", compute_type: str = QUANTIZATION, cache: Path | None = None) -> Generator:
-    """The generator `name` on the fastest engine that runs it (`engine="auto"`), or on the one asked for."""
+                   engine: str = "auto", compute_type: str = "auto", cache: Path | None = None,
+                   cpu: CPU | None = None) -> Generator:
+    """The generator `name` on the fastest engine that runs it (`engine="auto"`), or on the one asked for.
+
+    CTranslate2 runs it in `compute_type`; `auto` is the first of the generator's preference that `cpu` (this
+    one by default) offers (`index.compute`)."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if name == "extractive":
@@ -181,10 +186,11 @@ def load_generator(name: str, max_new_tokens: int = 48, dtype: str = "bfloat16",
             if engine != "torch" and source.hub_id is None:
                 from index.model_cache import ConversionUnsupported
 
+                chosen = choose("generator", compute_type, cpu)  # before a conversion: a refusal costs nothing
                 try:
                     folder = converted_folder(source, cache, dtype)
                     return LanguageModelGenerator(source.label, _ct2_engine(source.kind, folder, max_new_tokens,
-                                                                            compute_type, threads))
+                                                                            chosen, threads))
                 except ConversionUnsupported as exc:
                     if engine == "ctranslate2":
                         raise GeneratorError(f"{exc}: use --engine torch for {source.label}") from None

@@ -8,7 +8,9 @@ import pytest
 
 from index.config import IndexConfig
 from index.embedding import Embedder, resolve_model_path
-from index.encoders import EmbeddingModelError, has_amx, mean_pooled_layout
+from index.compute import this_cpu
+from index.encoders import EmbeddingModelError, mean_pooled_layout
+from tests.support import cpu_kinds
 
 TEXTS = ["The Harbour Bridge in Eastport reopened on 3 March 2021.",
          "Fire chief Ruth Okoro said no one was hurt.",
@@ -33,11 +35,11 @@ def sentence_transformers_fp32():
 
 
 def test_default_runs_minilm_on_ctranslate2_unless_the_cpu_has_amx(embedder):
-    assert embedder.backend == ("transformers" if has_amx() else "ctranslate2")
+    assert embedder.backend == ("transformers" if this_cpu().has_amx else "ctranslate2")
 
 
 def test_ctranslate2_vectors_stay_within_cosine_0995_of_sentence_transformers(sentence_transformers_fp32):
-    for dtype in ("int8", "int16"):
+    for dtype in sorted({"int8", "int16", "float32"} & this_cpu().compute_types):
         cosine = (Embedder(backend="ctranslate2", dtype=dtype).encode(TEXTS)
                   * sentence_transformers_fp32.encode(TEXTS)).sum(axis=1)
         assert cosine.min() > 0.995, dtype
@@ -62,24 +64,24 @@ def test_ctranslate2_embedder_never_imports_torch():
     assert out.stdout.strip() == "False"
 
 
-def test_bfloat16_without_amx_is_not_chosen(monkeypatch):
+def test_bfloat16_without_amx_is_not_chosen():
     from index import encoders
 
-    monkeypatch.setattr(encoders, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))
-    assert encoders.resolve_dtype("auto", "torch") == "float32"
-    assert encoders.choose_backend(str(PACKAGED)) == "ctranslate2"
+    intel = cpu_kinds()["intel"]
+    assert encoders.resolve_dtype("auto", "torch", intel) == "float32"
+    assert encoders.choose_backend(str(PACKAGED), cpu=intel) == "ctranslate2"
 
 
-def test_amx_indexes_on_torch_in_bfloat16(monkeypatch):
+def test_amx_indexes_on_torch_in_bfloat16():
     from index import encoders
 
-    monkeypatch.setattr(encoders, "cpu_flags", lambda: frozenset({"avx512_bf16", "amx_bf16", "amx_tile"}))
-    assert encoders.resolve_dtype("auto", "torch") == "bfloat16"
-    assert encoders.choose_backend(str(PACKAGED)) == "transformers"
+    amx = cpu_kinds()["intel-amx"]
+    assert encoders.resolve_dtype("auto", "torch", amx) == "bfloat16"
+    assert encoders.choose_backend(str(PACKAGED), cpu=amx) == "transformers"
 
 
 def test_a_dtype_the_engine_cannot_run_names_the_choices():
-    with pytest.raises(EmbeddingModelError, match="int16"):
+    with pytest.raises(EmbeddingModelError, match="int8_float32"):
         Embedder(backend="ctranslate2", dtype="bfloat16")
 
 

@@ -32,3 +32,16 @@ def test_date_is_answered_from_the_documents(assistant):
 @pytest.mark.parametrize("question", ["What colour was the Audi Q8?", "What is the capital of France?"])
 def test_unanswerable_questions_abstain(assistant, question):
     assert assistant.ask(question).abstained
+
+
+def test_on_a_cpu_without_int16_the_seeds_are_indexed_and_answered(monkeypatch, tmp_path):
+    """CTranslate2 restricted to an AMD EPYC's types: the whole path, from indexing to a cited answer."""
+    from tests.conftest import SEEDS
+    from tests.support import AMD_TYPES, ctranslate2_offering
+
+    with ctranslate2_offering(monkeypatch, AMD_TYPES):
+        amd = Assistant(index_dir=tmp_path / "amd", generator="default")
+        amd.add([SEEDS])
+        answer = amd.ask("How old was Chris Kaba when he was shot?")
+    assert (amd.index.embedder.query_dtype, amd.generator.engine) == ("float32", "ctranslate2 int8")
+    assert not answer.abstained and "24" in answer.text and answer.citations

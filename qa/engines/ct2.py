@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.compute import load_failure
 from qa.engines import EngineError, IncrementalText, Message, Piece, plain_prompt
 from qa.tokenizer import TextTokenizer
 
@@ -52,7 +53,7 @@ class CT2Causal:
             self.model = ctranslate2.Generator(str(self.folder), device="cpu", compute_type=compute_type,
                                                intra_threads=_threads(threads))
         except (RuntimeError, ValueError) as exc:
-            raise EngineError(f"cannot load the CTranslate2 model in {self.folder}: {exc}") from None
+            raise EngineError(load_failure(f"the model in {self.folder}", compute_type, exc)) from None
 
     def count_tokens(self, text: str) -> int:
         return self.tokenizer.count(text)
@@ -150,7 +151,7 @@ class CT2Seq2Seq:
             self.model = ctranslate2.Translator(str(self.folder), device="cpu", compute_type=compute_type,
                                                 intra_threads=_threads(threads))
         except (RuntimeError, ValueError) as exc:
-            raise EngineError(f"cannot load the CTranslate2 model in {self.folder}: {exc}") from None
+            raise EngineError(load_failure(f"the model in {self.folder}", compute_type, exc)) from None
 
     def count_tokens(self, text: str) -> int:
         return self.tokenizer.count(text)
