@@ -41,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", action="append", dest="settings", metavar="KEY=VALUE",
                         help="an answering setting (qa.config.Config), e.g. --config engine=torch --config "
                              "checks=answered,grounded --config check_settings.about_the_question.min_coverage=0.3")
+    parser.add_argument("--train-judge", action="store_true",
+                        help="record every draft with the answer judge off, then train the judge on this run and write "
+                             "its weights (qa/data/judge.json; train on the tune half only)")
     parser.add_argument("--strict", action="store_true",
                         help="exit with status 1 when a question regressed or a score dropped since the previous run")
     from eval.halueval import SetSpec
@@ -163,6 +166,11 @@ def main(args: argparse.Namespace) -> int:
         if threads < 1:
             raise ValueError("--threads must be at least 1")
         settings["threads"] = threads
+    train_judge = getattr(args, "train_judge", False)
+    if train_judge:
+        if spec is not None and spec.half != "tune":
+            raise ValueError("train the judge on the tune half only: --set halueval --half tune --train-judge")
+        settings["judge"] = False
     config = Config.from_dict(settings) if settings else None
     run = run_eval(question_set, index, corpus, generators, k=getattr(args, "k", 10), limit=limit, sync=sync,
                    progress=progress, config=config, log=log, recipe=recipe)
@@ -174,6 +182,14 @@ def main(args: argparse.Namespace) -> int:
               f"{len(comparison.fixes)} fixes")
     print(f"\nreport: {written.report}\nresults: {written.results}\nplots: "
           + ", ".join(str(p) for p in written.plots))
+    if train_judge:
+        from eval.calibrate import train
+        from qa.judge import WEIGHTS
+
+        for name in generators:
+            trained = train(written.document, name, WEIGHTS, "citeqa eval " + " ".join(sys.argv[2:]))
+            print(f"judge for {name}: {trained['trained']['examples']} examples, AUROC {trained['trained']['auroc']}, "
+                  f"threshold {trained['threshold']} (risk {trained['trained']['risk']:.0%}) -> {WEIGHTS}")
     if getattr(args, "strict", False) and comparison is not None and comparison.regressed:
         return 1
     return 0

@@ -65,8 +65,12 @@ class AnswerOutcome:
     cites_source: bool | None = None  # a citation into the question's own document; None: abstained or unanswerable
     detail: str = ""  # the technical reason of an abstention
     draft: str = ""  # what the generator wrote, before checks
-    checks: tuple[tuple[str, bool], ...] = ()  # every answer check's verdict, in order: for the ablation table
-    check_details: tuple[tuple[str, str], ...] = ()  # what each check saw (a coverage, a support): for calibration
+    checks: tuple[tuple[str, bool], ...] = ()  # every verdict given, in order
+    check_details: tuple[tuple[str, str], ...] = ()  # what each step that gave a verdict saw
+    candidate: str = ""  # the answer the judge weighed, before any abstention: what the judge is trained on
+    probability: float | None = None  # the judge's P(right)
+    signals: tuple[tuple[str, float], ...] = ()  # what the judge weighed: its training data (eval.calibrate)
+    calls: int = 0  # model calls
 
     @property
     def passed(self) -> bool:
@@ -88,6 +92,8 @@ class AnswerOutcome:
             "citations": list(self.cited), "cites_source": self.cites_source, "passed": self.passed,
             "verdict": self.verdict, "error": self.error, "detail": self.detail, "draft": self.draft,
             "checks": [list(c) for c in self.checks], "check_details": dict(self.check_details),
+            "candidate": self.candidate, "probability": _round(self.probability), "signals": dict(self.signals),
+            "calls": self.calls,
         }
 
 
@@ -203,7 +209,9 @@ def score_answer(question: Question, answer: Answer, generator: str,
                          dict(answer.timings), cited, verdict(question, answer.abstained, contains, citations),
                          cites_source=own, detail=getattr(answer, "detail", ""), draft=getattr(answer, "draft", ""),
                          checks=tuple((v.check, v.keep) for v in getattr(answer, "checks", ())),
-                         check_details=tuple((v.check, v.detail) for v in getattr(answer, "checks", ()) if v.detail))
+                         check_details=tuple((v.check, v.detail) for v in getattr(answer, "checks", ()) if v.detail),
+                         candidate=getattr(answer, "candidate", ""), probability=getattr(answer, "probability", None),
+                         signals=tuple(getattr(answer, "signals", {}).items()), calls=getattr(answer, "calls", 0))
 
 
 def failed_outcome(question: Question, generator: str, error: Exception) -> AnswerOutcome:

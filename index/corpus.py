@@ -131,6 +131,10 @@ class Index:
         with query_threads(threads if self.embedder.engine == "torch" else None):  # robust on busy cores
             return self.embedder.encode([query], threads=threads)
 
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Vectors of texts compared with a query's (evidence sentences): the query's compute type, one batch."""
+        return self.embedder.encode(texts)
+
     def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid",
                query_vector: np.ndarray | None = None, snapshot: StoreSnapshot | None = None) -> list[Passage]:
         """The k best passages. Hybrid fuses dense and BM25 rankings with RRF; scores are kept for both.

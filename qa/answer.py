@@ -42,11 +42,13 @@ class Citation:
 class Confidence:
     """How sure the generator was: its answer's mean token log-probability, the probability it gave to
     beginning with a refusal ("unknown") instead, and for a yes/no question the share of "yes" in the
-    probability of beginning with yes or no. Unknown (None) for generators that do not say (extractive)."""
+    probability of beginning with yes or no, and the probability of its first token. Unknown (None) for
+    generators that do not say (extractive)."""
 
     mean_logprob: float | None = None
     refusal: float | None = None
     yes: float | None = None
+    first: float | None = None  # the probability of the first token it wrote
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,7 @@ class Verdict:
 @dataclass(frozen=True, slots=True)
 class Answer:
     """An answer with its citations, or an abstention (`abstained`) whose `reason` a reader understands and
-    whose `detail` says what the check saw. `checks` holds every check's verdict, for the eval's ablation."""
+    whose `detail` says what the step that withheld it saw. `checks` holds every verdict given."""
 
     question: str
     text: str
@@ -81,6 +83,9 @@ class Answer:
     confidence: Confidence = field(default_factory=Confidence)
     # The answer judge's probability that the answer is right (qa.judge), shown beside it; None where no judge ran.
     probability: float | None = None
+    candidate: str = ""  # the answer the judge weighed: the draft rewritten and cited, before any abstention
+    signals: dict[str, float] = field(default_factory=dict)  # what the judge weighed (qa.signals)
+    calls: int = 0  # model calls made for this answer
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values: the one shape the CLI's --json, the chat's API and the eval all use."""

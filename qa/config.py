@@ -7,8 +7,8 @@ from typing import Any
 
 from index.config import IndexConfig
 
-DEFAULT_CHECKS = ("answered", "yes_no", "right_kind", "grounded", "about_the_question", "counts_asked",
-                  "not_only_speaker")
+# The steps of an answer that can be switched off (qa.steps); the others always run.
+OPTIONAL_STEPS = ("source_label", "yes_no", "complete", "role_holder", "verify", "repair", "conflict")
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +18,7 @@ class Config:
     top_k: int = 5  # passages retrieved
     retrieval_mode: str = "hybrid"  # "hybrid", "dense" or "keyword"
     max_evidence: int = 8  # sentences offered to the generator as numbered sources
-    evidence_tokens: int = 400  # prompt budget for those sentences, in the generator's tokens
+    evidence_tokens: int = 250  # prompt budget of the context, in the generator's tokens
     max_new_tokens: int = 48
     # How a language model runs: "auto" converts it to CTranslate2 int8 once (3x faster than torch here,
     # no torch import when answering) and falls back to transformers/torch for types it cannot convert.
@@ -30,17 +30,20 @@ class Config:
     threads: int | None = None  # torch threads; None lets torch decide
     min_relevance: float = 0.55  # below this best-sentence score, retrieval found nothing relevant
     conflict_margin: float = 0.35  # how close to the best a disagreeing sentence must score to be reported
-    conflicts: bool = True  # look for a document that answers differently (one extra generation at most)
+    conflict_depth: int = 4  # one search retrieves top_k × this: the rest is where another answer is looked for
     # What the generator reads: "passages" (the retrieved text, as a reader sees it) or "sentences" (the
     # best single sentences, numbered). Citations are found among the passages' sentences either way.
-    context: str = "passages"
+    context: str = "windows"
     min_support: float = 1.0  # share of an answer's key content a cited sentence (or two) must state
     # A yes/no question is answered yes only when "yes" holds this share of the generator's yes-or-no
     # probability (qa.assistant.decide_yes_no; calibrated on HotpotQA dev questions for the Qwen models).
     yes_threshold: float = 0.9
-    # The answer checks, in order (qa.checks); each can be switched off. Measured on both sets: README.
-    checks: tuple[str, ...] = DEFAULT_CHECKS
-    check_settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # e.g. {"confident": {...}}
+    # The optional steps that run, by name (qa.steps); measured one by one on both sets: README.
+    steps: tuple[str, ...] = OPTIONAL_STEPS
+    # The answer judge (qa.judge): False records its probability without withholding anything (how its
+    # training data is made); judge_threshold overrides the trained threshold.
+    judge: bool = True
+    judge_threshold: float | None = None
 
     def __post_init__(self) -> None:
         if self.top_k < 1:
@@ -54,20 +57,27 @@ class Config:
         if self.compute_type not in {"auto", "int8", "int8_float32", "int16", "float32"}:
             raise ValueError(f"compute_type must be auto, int8, int8_float32, int16 or float32, "
                              f"not {self.compute_type!r}")
-        if self.context not in {"passages", "sentences"}:
-            raise ValueError(f"context must be passages or sentences, not {self.context!r}")
+        if self.context not in {"windows", "passages", "sentences"}:
+            raise ValueError(f"context must be windows, passages or sentences, not {self.context!r}")
         if not 0.0 < self.yes_threshold < 1.0:
             raise ValueError("yes_threshold must be between 0 and 1")
         if not 0.0 <= self.min_support <= 1.0:
             raise ValueError("min_support must be between 0 and 1")
+        unknown = set(self.steps) - set(OPTIONAL_STEPS)
+        if unknown:
+            raise ValueError(f"unknown steps: {', '.join(sorted(unknown))}; optional steps: {', '.join(OPTIONAL_STEPS)}")
+        if self.judge_threshold is not None and not 0.0 <= self.judge_threshold <= 1.0:
+            raise ValueError("judge_threshold must be between 0 and 1")
+        if self.conflict_depth < 1:
+            raise ValueError("conflict_depth must be at least 1")
         if self.max_new_tokens < 1:
             raise ValueError("max_new_tokens must be at least 1")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Config:
         values = dict(values)
-        if "checks" in values:
-            values["checks"] = tuple(values["checks"])
+        if "steps" in values:
+            values["steps"] = tuple(values["steps"])
         index = values.pop("index", {})
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import numpy as np
 
 from index.documents import Passage
 from index.keyword import tokenize
-from index.sentences import sentence_spans
+from index.sentences import Span, sentence_spans
 from qa.analysis import QuestionAnalysis, holds_kind
 from qa.answer import Evidence
 from qa.lexicon import CAPTION, INJECTION
@@ -25,13 +26,19 @@ def lexical_overlap(question: str, sentence: str) -> float:
 
 
 class EvidenceSelector:
-    """Splits retrieved passages into whole document sentences and ranks them by dense + lexical match."""
+    """Splits retrieved passages into whole document sentences and ranks them by dense + lexical match.
 
-    def __init__(self, encode: Encode, document_text: Callable[[str], str], lexical_weight: float = 0.35,
-                 passage_weight: float = 0.3, short_words: int = 6, kind_weight: float = 0.15,
-                 caption_penalty: float = 0.3) -> None:
-        self.encode = encode
-        self.document_text = document_text
+    `encode` embeds sentences (`Index.embed`); their vectors are kept, up to `cache_size`, because the same
+    sentences come back for related questions.
+    """
+
+    def __init__(self, encode: Encode, lexical_weight: float = 0.35, passage_weight: float = 0.3,
+                 short_words: int = 6, kind_weight: float = 0.15, caption_penalty: float = 0.3,
+                 cache_size: int = 50_000) -> None:
+        self._encode = encode
+        self.cache_size = cache_size
+        self._vectors: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
         self.lexical_weight = lexical_weight
         self.passage_weight = passage_weight
         self.short_words = short_words
@@ -39,16 +46,39 @@ class EvidenceSelector:
         self.caption_penalty = caption_penalty
         self._spans: dict[tuple[str, int], list] = {}
 
+    def spans(self, source: str, text: str) -> list[Span]:
+        """Every sentence of a document, in order (kept per document text)."""
+        key = (source, len(text), hash(text))  # an edit of the same length must not reuse spans
+        with self._lock:
+            found = self._spans.get(key)
+        if found is None:
+            found = sentence_spans(text)
+            with self._lock:
+                if len(self._spans) > 1024:
+                    self._spans.clear()
+                self._spans[key] = found
+        return found
+
     def _sentences(self, passage: Passage, text: str) -> list[tuple[int, int]]:
-        key = (passage.source, len(text), hash(text))  # an edit of the same length must not reuse spans
-        if key not in self._spans:
-            self._spans[key] = sentence_spans(text)
-        return [(s.start, s.end) for s in self._spans[key] if s.end > passage.start and s.start < passage.end]
+        return [(s.start, s.end) for s in self.spans(passage.source, text)
+                if s.end > passage.start and s.start < passage.end]
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            found = {t: v for t in dict.fromkeys(texts) if (v := self._vectors.get(t)) is not None}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            vectors = self._encode(missing)
+            with self._lock:
+                if len(self._vectors) > self.cache_size:
+                    self._vectors.clear()
+                for text, vector in zip(missing, vectors, strict=True):
+                    self._vectors[text] = found[text] = vector
+        return np.vstack([found[t] for t in texts])
 
     def run(self, analysis: QuestionAnalysis, question_vector: np.ndarray, passages: list[Passage],
-            document_text: Callable[[str], str] | None = None) -> list[Evidence]:
-        """`document_text` reads from the generation the passages came from (default: the selector's own)."""
-        document_text = document_text or self.document_text
+            document_text: Callable[[str], str]) -> list[Evidence]:
+        """`document_text` reads from the generation the passages came from."""
         seen: set[tuple[str, int]] = set()
         rows: list[tuple[Passage, int, int, str]] = []
         for passage in passages:

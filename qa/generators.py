@@ -79,9 +79,9 @@ class LanguageModelGenerator:
     def stream(self, prompt: Prompt) -> Iterator[Piece]:
         return self.model.stream(prompt.messages)
 
-    def stream_messages(self, messages: Sequence[Message]) -> Iterator[Piece]:
-        """Any chat turns, for callers that build their own (the naive baseline of `citeqa bench`)."""
-        return self.model.stream(messages)
+    def stream_messages(self, messages: Sequence[Message], max_new_tokens: int | None = None) -> Iterator[Piece]:
+        """Any chat turns, for callers that build their own (verification, the naive baseline of `citeqa bench`)."""
+        return self.model.stream(messages, max_new_tokens)
 
     def prompt_length(self, messages: Sequence[Message]) -> int:
         """Tokens the model reads for these turns (exact where the engine renders the prompt itself)."""

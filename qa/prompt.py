@@ -12,8 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from index.documents import Passage
+from index.sentences import Span
 from qa.analysis import Form, Kind, QuestionAnalysis
 from qa.answer import Evidence
+from qa.lexicon import CAPTION
 
 SYSTEM = (
     "Answer the question with a short answer using only the context. "
@@ -101,6 +103,11 @@ class Prompt:
     evidence: tuple[Evidence, ...]
     messages: tuple[dict[str, str], ...]
 
+    def with_hint(self, hint: str) -> Prompt:
+        """The same prompt with one more instruction after the question (a second draft's reason)."""
+        *head, last = self.messages
+        return replace(self, messages=(*head, {**last, "content": f"{last['content']}\n{hint}"}))
+
 
 def build_prompt(analysis: QuestionAnalysis, evidence: list[Evidence], passages: list[Passage], count: Count,
                  context: str, budget: int, limit: int) -> Prompt:
@@ -110,6 +117,66 @@ def build_prompt(analysis: QuestionAnalysis, evidence: list[Evidence], passages:
         return Prompt(analysis, tuple(chosen), tuple(messages_for_passages(analysis, fit_passages(passages, count,
                                                                                                   budget))))
     return Prompt(analysis, tuple(chosen), tuple(messages_for(analysis, chosen)))
+
+
+def short(sentence: str, words: int = 5) -> bool:
+    """A caption, a credit or a headline fragment ("More from UK"): no context for the sentences around it."""
+    return len(sentence.split()) < words or bool(CAPTION.match(sentence))
+
+
+def windows_prompt(analysis: QuestionAnalysis, evidence: list[Evidence], spans_of: Callable[[str], list[Span]],
+                   text_of: Callable[[str], str], count: Count, budget: int, limit: int, neighbours: int = 1) -> Prompt:
+    """The prompt over the best sentences, each with `neighbours` sentences either side, grouped by document under
+    its title and in the document's order, within `budget` tokens.
+
+    A sentence alone often leans on the one before it ("He was 41."); a whole chunk spends the budget on
+    sentences that match nothing. The neighbours shown are offered for citing too, after the ranked sentences.
+    """
+    picked: dict[str, set[int]] = {}
+    anchors: list[Evidence] = []
+    extra: dict[tuple[str, int], Evidence] = {}
+    used = 0
+    for item in evidence:
+        if len(anchors) >= limit:
+            break
+        spans = spans_of(item.source)
+        at = next((i for i, s in enumerate(spans) if s.start <= item.start < s.end), None)
+        if at is None:
+            continue
+        text = text_of(item.source)
+        if anchors and short(text[spans[at].start:spans[at].end]):
+            continue
+        shown = picked.get(item.source, set())
+        header = 0 if item.source in picked else count(item.title) + 1
+        for window in ({at - n for n in range(-neighbours, neighbours + 1)}, {at}):
+            new = {i for i in window if 0 <= i < len(spans) and (i == at or not short(text[spans[i].start:spans[i].end]))}
+            new -= shown
+            cost = header + sum(count(text[spans[i].start:spans[i].end]) + 1 for i in new)
+            if not anchors or used + cost <= budget:
+                break
+        else:
+            continue
+        picked.setdefault(item.source, set()).update(new)
+        used += cost
+        anchors.append(item)
+        for i in new - {at}:
+            extra[(item.source, spans[i].start)] = Evidence(0, item.source, item.title, text[spans[i].start:spans[i].end],
+                                                            spans[i].start, spans[i].end, item.score - 0.01)
+    blocks = []
+    for source in dict.fromkeys(e.source for e in anchors):
+        spans, text = spans_of(source), text_of(source)
+        lines, last = [], None
+        for i in sorted(picked[source]):
+            if last is not None and i > last + 1:
+                lines.append("…")
+            lines.append(text[spans[i].start:spans[i].end])
+            last = i
+        title = next(e.title for e in anchors if e.source == source).strip()
+        blocks.append("\n".join(([title] if title and title not in lines[:1] else []) + lines))
+    seen = {(e.source, e.start) for e in anchors}
+    offered = anchors + [e for key, e in extra.items() if key not in seen]
+    numbered = [replace(e, marker=n) for n, e in enumerate(offered, 1)]
+    return Prompt(analysis, tuple(numbered), tuple(_message("\n\n".join(blocks), analysis)))
 
 
 def disagreement_messages(analysis: QuestionAnalysis, first: str, second: str) -> list[dict[str, str]]:

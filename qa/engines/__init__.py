@@ -36,8 +36,9 @@ class Engine(Protocol):
 
     def count_tokens(self, text: str) -> int: ...
 
-    def stream(self, messages: Sequence[Message]) -> Iterator[Piece]:
-        """Greedy, bounded decoding. Closing the iterator stops the model within a token."""
+    def stream(self, messages: Sequence[Message], max_new_tokens: int | None = None) -> Iterator[Piece]:
+        """Greedy decoding of at most `max_new_tokens` (default: the engine's own bound). Closing the iterator
+        stops the model within a token."""
         ...
 
 

@@ -62,9 +62,26 @@ class CT2Causal:
         chat = self.tokenizer.chat_template is not None
         return self.tokenizer.tokens(self.tokenizer.render_chat(messages) if chat else plain_prompt(messages))
 
-    def stream(self, messages: Sequence[Message]) -> Iterator[Piece]:
+    def split_static(self, messages: Sequence[Message], tokens: list[str]) -> tuple[list[str] | None, list[str]]:
+        """The prompt's fixed head (the system turn up to where the user's words begin) and the rest.
+
+        CTranslate2 keeps the model state after a static prompt and starts every later prompt with the same
+        head from it (`static_prompt`): the system turn is read once per process instead of once per answer.
+        There is one head per system prompt (the answer, the verification), so the cache stays small.
+        """
+        users = [m for m in messages if m.get("role") == "user"]
+        if self.tokenizer.chat_template is None or not users or not users[0]["content"]:
+            return None, tokens
+        rendered = self.tokenizer.render_chat(messages)
+        at = rendered.find(users[0]["content"])
+        head = self.tokenizer.tokens(rendered[:at]) if at > 0 else []
+        if not head or tokens[:len(head)] != head or len(head) >= len(tokens):
+            return None, tokens
+        return head, tokens[len(head):]
+
+    def stream(self, messages: Sequence[Message], max_new_tokens: int | None = None) -> Iterator[Piece]:
         """Decoding runs in a thread; each step's token crosses a queue, and closing this iterator stops it."""
-        tokens = self.prompt_tokens(messages)
+        static, tokens = self.split_static(messages, self.prompt_tokens(messages))
         steps: queue.Queue = queue.Queue()
         stop = threading.Event()
         end_ids = set(self.tokenizer.end_ids)
@@ -77,7 +94,8 @@ class CT2Causal:
         def work() -> None:
             try:
                 self.model.generate_batch(
-                    [tokens], max_length=self.max_new_tokens, sampling_topk=1, beam_size=1,
+                    [tokens], max_length=max_new_tokens or self.max_new_tokens, sampling_topk=1, beam_size=1,
+                    static_prompt=static,
                     end_token=list(end_ids) or None, include_prompt_in_result=False, return_scores=True,
                     return_logits_vocab=True, callback=on_step)
                 settle(self.model)
@@ -156,12 +174,13 @@ class CT2Seq2Seq:
     def count_tokens(self, text: str) -> int:
         return self.tokenizer.count(text)
 
-    def stream(self, messages: Sequence[Message]) -> Iterator[Piece]:
+    def stream(self, messages: Sequence[Message], max_new_tokens: int | None = None) -> Iterator[Piece]:
         source = self.tokenizer.tokens(plain_prompt(messages), special=True)
         if len(source) > self.max_input_tokens:  # keep the end: the question and "Answer:" come last
             source = source[-self.max_input_tokens:]
         # CTranslate2 decodes in its own thread and stops when this iterator is closed.
-        decoding = self.model.generate_tokens(source, max_decoding_length=self.max_new_tokens, sampling_topk=1,
+        decoding = self.model.generate_tokens(source, max_decoding_length=max_new_tokens or self.max_new_tokens,
+                                              sampling_topk=1,
                                               return_log_prob=True)
         steps = ((s.token_id, float(s.log_prob or 0.0), ()) for s in decoding)
         try:

@@ -48,7 +48,7 @@ class _TorchEngine:
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    def stream(self, messages: Sequence[Message]) -> Iterator[Piece]:
+    def stream(self, messages: Sequence[Message], max_new_tokens: int | None = None) -> Iterator[Piece]:
         """Decoding runs in a thread; closing this iterator stops it at the next token."""
         from transformers import StoppingCriteria, StoppingCriteriaList
 
@@ -65,7 +65,7 @@ class _TorchEngine:
             try:
                 with self.torch.inference_mode():
                     self.model.generate(**inputs, streamer=streamer, do_sample=False, num_beams=1,
-                                        max_new_tokens=self.max_new_tokens,
+                                        max_new_tokens=max_new_tokens or self.max_new_tokens,
                                         stopping_criteria=StoppingCriteriaList([Stop()]),
                                         pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id)
             except BaseException as exc:  # surfaced in the caller's thread below

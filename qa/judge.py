@@ -1,0 +1,180 @@
+"""One calibrated judge: the probability that an answer is right, from every signal at once.
+
+No single signal separates right answers from wrong ones well enough: on HotpotQA dev questions the draft's
+mean log-probability reached an AUROC of 0.70, a verification prompt's P(yes) 0.77. A small calibrator
+trained on all of them does better, also out of domain (Kamath et al. 2020, "Selective Question Answering
+under Domain Shift"). The judge is a logistic regression over the signals of `qa.signals`, trained on the
+tune half of the general dev set only (`citeqa eval --set halueval --half tune --train-judge`); its weights
+are a small data file in the package, `qa/data/judge.json`, which says how and when they were trained.
+
+Two things are rules, not weights: an answer that is a refusal ("unknown") has nothing to show, and a
+yes/no question answered with neither yes nor no is not answered.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qa.analysis import Form, Kind, QuestionAnalysis
+from qa.answer import Verdict
+from qa.engines import Piece
+from qa.lexicon import REFUSAL, YES_NO
+
+WEIGHTS = Path(__file__).resolve().parent / "data" / "judge.json"
+LANGUAGE_MODEL = "language-model"
+EXTRACTIVE = "extractive"
+
+# What a reader is told when a signal is the main reason an answer is withheld.
+REASONS = {
+    "coverage": "The passages found are about something else than this question.",
+    "names": "The passages found are about something else than this question.",
+    "dense_top": "Nothing in the documents is clearly about this question.",
+    "keyword_top": "Nothing in the documents is clearly about this question.",
+    "dense_margin": "Nothing in the documents is clearly about this question.",
+    "supported": "The passages found do not state this answer.",
+    "support": "The passages found do not state this answer.",
+    "rewritten": "The passages found do not answer this follow-up with certainty.",
+}
+UNSURE = "The passages found do not answer this question with certainty."
+
+
+def verification_messages(question: str, answer: str, sentences: Sequence[str]) -> list[dict[str, str]]:
+    """The verification prompt: does the text state that the proposed answer answers the question?"""
+    text = "\n".join(sentences)
+    return [{"role": "system", "content": "You check answers against a text. Reply yes or no."},
+            {"role": "user", "content": f"Text:\n{text}\n\nQuestion: {question}\nProposed answer: {answer}\n\n"
+                                        "Does the text say that the proposed answer is the answer to the question? "
+                                        "Reply yes or no."}]
+
+
+def yes_share(pieces: Sequence[Piece]) -> float | None:
+    """P(yes) / (P(yes) + P(no)) at the first token, from the alternatives the engine reported."""
+    if not pieces or not pieces[0].alternatives:
+        return None
+    first = [(text.strip().lower(), prob) for text, prob in pieces[0].alternatives]
+    yes = sum(prob for text, prob in first if text == "yes")
+    no = sum(prob for text, prob in first if text == "no")
+    return yes / (yes + no) if yes + no > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """A logistic regression over standardised signals: P(right) = σ(b + Σ w·(x − mean)/scale)."""
+
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    threshold: float  # answers below this probability abstain
+    trained: dict[str, Any] = field(default_factory=dict)  # on what, when, with which command
+
+    def contributions(self, signals: dict[str, float]) -> dict[str, float]:
+        """Each signal's push on the log-odds; a missing signal sits at its training mean and pushes nothing."""
+        out = {}
+        for name, mean, scale, coef in zip(self.features, self.mean, self.scale, self.coef, strict=True):
+            value = signals.get(name)
+            out[name] = 0.0 if value is None else coef * (float(value) - mean) / (scale or 1.0)
+        return out
+
+    def probability(self, signals: dict[str, float]) -> float:
+        z = self.intercept + sum(self.contributions(signals).values())
+        return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"features": list(self.features), "mean": list(self.mean), "scale": list(self.scale),
+                "coef": list(self.coef), "intercept": self.intercept, "threshold": self.threshold,
+                "trained": self.trained}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Weights:
+        return cls(tuple(data["features"]), tuple(map(float, data["mean"])), tuple(map(float, data["scale"])),
+                   tuple(map(float, data["coef"])), float(data["intercept"]), float(data["threshold"]),
+                   dict(data.get("trained", {})))
+
+
+def load_weights(path: Path = WEIGHTS) -> dict[str, Weights]:
+    """The saved judges, one per generator family ("language-model", "extractive")."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RuntimeError(f"cannot read the answer judge's weights at {path} ({exc}): reinstall citeqa, or "
+                           "retrain them with `citeqa eval --set halueval --half tune --train-judge`") from None
+    return {family: Weights.from_dict(w) for family, w in data["judges"].items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    verdict: Verdict
+    probability: float | None
+
+
+class Judge:
+    """Keeps or withholds an answer by its probability of being right (`threshold`: None keeps the trained one).
+
+    `record_only` keeps every answer but still records the probability: how `--train-judge` sees all drafts.
+    """
+
+    name = "judge"
+
+    def __init__(self, weights: dict[str, Weights] | None = None, threshold: float | None = None,
+                 record_only: bool = False) -> None:
+        self.weights = weights if weights is not None else load_weights()
+        self.threshold = threshold
+        self.record_only = record_only
+
+    def family(self, generator: str) -> Weights | None:
+        return self.weights.get(EXTRACTIVE if generator == "extractive" else LANGUAGE_MODEL)
+
+    def decide(self, answer: str, signals: dict[str, float], analysis: QuestionAnalysis,
+               generator: str) -> Decision:
+        if not answer.strip() or REFUSAL.search(answer):
+            return Decision(Verdict(self.name, False, "The passages found do not answer this question.",
+                                    f"the generator replied “{answer[:200]}”"), None)
+        if analysis.form is Form.YES_NO and not YES_NO.match(answer):
+            return Decision(Verdict(self.name, False, "The passages found do not settle this yes/no question.",
+                                    f"“{answer[:200]}” is neither yes nor no"), None)
+        weights = self.family(generator)
+        if weights is None:
+            return Decision(Verdict(self.name, True, detail="no trained judge for this generator"), None)
+        probability = weights.probability(signals)
+        threshold = weights.threshold if self.threshold is None else self.threshold
+        detail = f"P(right) {probability:.2f}, threshold {threshold:.2f}"
+        if probability >= threshold or self.record_only:
+            return Decision(Verdict(self.name, True, detail=detail), probability)
+        pushes = weights.contributions(signals)
+        main = min(pushes, key=pushes.get)
+        reason = self.reason(main, analysis)
+        return Decision(Verdict(self.name, False, reason, f"{detail}; main reason {main} "
+                                f"({signals.get(main, float('nan')):.2f}, pushes {pushes[main]:+.2f})"), probability)
+
+    def accepts(self, probability: float | None, generator: str) -> bool:
+        weights = self.family(generator)
+        if probability is None or weights is None:
+            return True
+        return probability >= (weights.threshold if self.threshold is None else self.threshold)
+
+    @staticmethod
+    def reason(signal: str, analysis: QuestionAnalysis) -> str:
+        if signal == "kind":
+            return f"The passages found do not give the {analysis.kind.value} asked for."
+        if signal in ("supported", "support") and analysis.form is not Form.OPEN:
+            return "The passages found do not cover everything this question compares."
+        return REASONS.get(signal, UNSURE)
+
+    @staticmethod
+    def repair_hint(verdict: Verdict, analysis: QuestionAnalysis) -> str | None:
+        """What a second draft is told, when the judge's main reason is one a second draft can fix."""
+        if verdict.check != "judge" or "main reason" not in verdict.detail:
+            return None
+        main = verdict.detail.split("main reason ", 1)[1].split(" ", 1)[0]
+        if main == "kind" and analysis.kind is Kind.PERSON:
+            return "Answer with the person's name, as the context gives it."
+        if main == "kind" and analysis.kind in (Kind.DATE, Kind.YEAR):
+            return "Answer with the date, as the context gives it."
+        return None
