@@ -34,7 +34,7 @@ REASONS = {
     "coverage": "The passages found are about something else than this question.",
     "names": "The passages found are about something else than this question.",
     "dense_top": "Nothing in the documents is clearly about this question.",
-    "keyword_top": "Nothing in the documents is clearly about this question.",
+    "lexical_top": "Nothing in the documents is clearly about this question.",
     "dense_margin": "Nothing in the documents is clearly about this question.",
     "supported": "The passages found do not state this answer.",
     "support": "The passages found do not state this answer.",
