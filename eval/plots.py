@@ -15,6 +15,7 @@ from eval.metrics import STAGES  # noqa: E402
 
 SCORES_PNG = "scores_by_type.png"
 LATENCY_PNG = "latency.png"
+COVERAGE_RISK_PNG = "coverage_risk.png"
 
 
 def _grouped_bars(ax, groups: list[str], series: dict[str, list[float]], title: str, ylabel: str) -> None:
@@ -74,5 +75,54 @@ def plot_latency(document: dict[str, Any], path: Path) -> Path:
     return path
 
 
+def judged(document: dict[str, Any], generator: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """(probability, right) of every answer the judge weighed, and the number of questions."""
+    from eval.calibrate import examples
+
+    rows = {e.question: e for e in examples(document, generator)}
+    pairs = [(q["results"][generator]["probability"], rows[q["question"]].right) for q in document["questions"]
+             if q["question"] in rows and q["results"][generator].get("probability") is not None]
+    return (np.array([p for p, _ in pairs], dtype=float), np.array([r for _, r in pairs], dtype=bool),
+            len(document["questions"]))
+
+
+def coverage_risk(p: np.ndarray, right: np.ndarray, questions: int) -> tuple[np.ndarray, np.ndarray]:
+    """As the threshold falls: the share of all questions answered, and the share of those answers that are wrong."""
+    order = np.argsort(-p)
+    answered = np.arange(1, len(p) + 1)
+    return answered / max(1, questions), np.cumsum(~right[order]) / answered
+
+
+def plot_coverage_risk(document: dict[str, Any], path: Path) -> Path | None:
+    """The judge's trade: answering more questions (coverage) against answering more of them wrong (risk)."""
+    curves = {name: judged(document, name) for name in document["run"]["generators"]}
+    curves = {name: c for name, c in curves.items() if len(c[0])}
+    if not curves:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 4.2), constrained_layout=True)
+    for name, (p, right, questions) in curves.items():
+        coverage, risk = coverage_risk(p, right, questions)
+        line, = ax.plot(coverage, risk, label=name)
+        shown = [not q["results"][name]["abstained"] for q in document["questions"]
+                 if q["results"].get(name, {}).get("probability") is not None]
+        if shown and any(shown):
+            kept = sum(shown)
+            ax.plot([kept / questions], [risk[kept - 1]], "o", color=line.get_color())
+    ax.set_xlabel("coverage: share of questions answered")
+    ax.set_ylabel("risk: share of answers that are wrong")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, max(0.5, ax.get_ylim()[1]))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.grid(alpha=0.3)
+    ax.set_title("The answer judge: coverage against risk (dot: this run's threshold)", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def write_plots(document: dict[str, Any], folder: Path) -> list[Path]:
-    return [plot_scores_by_type(document, folder / SCORES_PNG), plot_latency(document, folder / LATENCY_PNG)]
+    drawn = [plot_scores_by_type(document, folder / SCORES_PNG), plot_latency(document, folder / LATENCY_PNG),
+             plot_coverage_risk(document, folder / COVERAGE_RISK_PNG)]
+    return [p for p in drawn if p is not None]

@@ -306,11 +306,13 @@ def render(document: dict[str, Any], comparison: Comparison | None) -> str:
         "sentence alone or are needed for the union to; *grounding* the share of citations whose text equals the "
         "document at the cited offsets. *Conflict reported* is over the questions on which the documents disagree: "
         "the answer flags the conflict or names both sides.", "",
-        "### What each answer check does", "",
+        "### The answer judge", "",
+        *judge_lines(document), "",
+        "### What each step that withholds answers does", "",
         *ablation_table(document), "",
-        "Each check switched off in turn, from this run: an answer then abstains only if another check rejected it, "
-        "and reads as what the generator wrote. A check earns its place when the abstentions it adds on "
-        "unanswerable questions are worth the answers it costs on answerable ones.", "",
+        "Each such step switched off in turn, from this run: an answer then abstains only if another step withheld "
+        "it, and reads as what the generator wrote. What each signal of the judge pays is measured by retraining "
+        "without it (`python -m eval.calibrate`, the README's ablation table).", "",
         "### Retrieval", "",
         *retrieval_table(document), "",
         f"Over the {answerable} answerable questions: recall@k is the share whose evidence quote lies in one of the "
@@ -338,6 +340,22 @@ def render(document: dict[str, Any], comparison: Comparison | None) -> str:
               "Index settings: " + ", ".join(f"{k} = {v}" for k, v in run.get("settings", {}).get("index", {}).items())
               + ".", ""]
     return "\n".join(lines)
+
+
+def judge_lines(document: dict[str, Any]) -> list[str]:
+    """Per generator: how well the judge's probability ranks right answers above wrong ones, and the plot."""
+    from eval.calibrate import auroc
+    from eval.plots import COVERAGE_RISK_PNG, judged
+
+    lines = []
+    for name in document["run"]["generators"]:
+        p, right, questions = judged(document, name)
+        if len(p):
+            lines.append(f"- {name}: {len(p)} answers weighed, {int(right.sum())} of them right; the judge's "
+                         f"probability ranks a right answer above a wrong one with AUROC {auroc(p, right)}.")
+    if not lines:
+        return ["No answer was weighed by a trained judge in this run."]
+    return lines + ["", f"![Coverage against risk]({COVERAGE_RISK_PNG})"]
 
 
 def _command(run: dict[str, Any]) -> str:

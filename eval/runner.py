@@ -71,6 +71,7 @@ class AnswerOutcome:
     probability: float | None = None  # the judge's P(right)
     signals: tuple[tuple[str, float], ...] = ()  # what the judge weighed: its training data (eval.calibrate)
     calls: int = 0  # model calls
+    searches: int = 0  # index searches
 
     @property
     def passed(self) -> bool:
@@ -93,7 +94,7 @@ class AnswerOutcome:
             "verdict": self.verdict, "error": self.error, "detail": self.detail, "draft": self.draft,
             "checks": [list(c) for c in self.checks], "check_details": dict(self.check_details),
             "candidate": self.candidate, "probability": _round(self.probability), "signals": dict(self.signals),
-            "calls": self.calls,
+            "calls": self.calls, "searches": self.searches,
         }
 
 
@@ -211,7 +212,8 @@ def score_answer(question: Question, answer: Answer, generator: str,
                          checks=tuple((v.check, v.keep) for v in getattr(answer, "checks", ())),
                          check_details=tuple((v.check, v.detail) for v in getattr(answer, "checks", ()) if v.detail),
                          candidate=getattr(answer, "candidate", ""), probability=getattr(answer, "probability", None),
-                         signals=tuple(getattr(answer, "signals", {}).items()), calls=getattr(answer, "calls", 0))
+                         signals=tuple(getattr(answer, "signals", {}).items()), calls=getattr(answer, "calls", 0),
+                         searches=getattr(answer, "searches", 0))
 
 
 def failed_outcome(question: Question, generator: str, error: Exception) -> AnswerOutcome:

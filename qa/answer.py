@@ -53,7 +53,7 @@ class Confidence:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """One answer check's judgement (qa.checks)."""
+    """One step's judgement of an answer: kept, or withheld for a reason (qa.steps, qa.judge)."""
 
     check: str
     keep: bool
@@ -86,6 +86,7 @@ class Answer:
     candidate: str = ""  # the answer the judge weighed: the draft rewritten and cited, before any abstention
     signals: dict[str, float] = field(default_factory=dict)  # what the judge weighed (qa.signals)
     calls: int = 0  # model calls made for this answer
+    searches: int = 0  # index searches made for this answer
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values: the one shape the CLI's --json, the chat's API and the eval all use."""

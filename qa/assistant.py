@@ -155,10 +155,10 @@ class Assistant:
         drafting: list[Step] = [Generate(generator, lock), SourceLabel(), DecideYesNo(c.yes_threshold),
                                 Cite(c.min_support), Complete(), RoleHolder(), verify, JudgeStep(self.judge, generator)]
         drafting = [s for s in drafting if s.name in c.steps or s.name in ALWAYS]
+        prompt = BuildPrompt(generator, self.selector, c.context, c.evidence_tokens, c.max_evidence)
         steps = [Understand(), Retrieve(self.index, top_k or c.top_k, c.conflict_depth, c.retrieval_mode),
-                 Select(self.selector, c.min_relevance),
-                 BuildPrompt(generator, self.selector, c.context, c.evidence_tokens, c.max_evidence), *drafting,
-                 Repair(generator, drafting),
+                 Select(self.selector, c.min_relevance), prompt, *drafting,
+                 Repair(generator, drafting, self.index, self.selector, prompt),
                  Conflict(self.selector, generator, lock, verify, self.judge, c.conflict_margin, top_k or c.top_k)]
         return [s for s in steps if s.name in c.steps or s.name in ALWAYS]
 
@@ -196,4 +196,5 @@ class Assistant:
                       work.conflict is not None and rejected is None, work.asked, generator.name,
                       rejected.reason if rejected else "", rejected.detail if rejected else "", tuple(work.verdicts),
                       work.draft, generator.engine, work.confidence, work.probability,
-                      work.claim.text if work.claim is not None else work.answer, dict(work.signals), work.calls)
+                      work.claim.text if work.claim is not None else work.answer, dict(work.signals), work.calls,
+                      work.searches)

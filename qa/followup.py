@@ -40,27 +40,40 @@ def stands_alone(question: str) -> bool:
 
 
 def standalone_question(question: str, history: list[tuple[str, str]] | None) -> str:
-    """The question as it stands alone: unchanged; a pronoun replaced by the previous turn's person, or "it"
-    by the thing the previous question named; or else the previous question added after it, so that what is
-    asked still comes first (its question word decides what kind of answer is wanted)."""
+    """The question as it stands alone: unchanged; a pronoun replaced by the previous turn's person (`referent`),
+    or "it" by the thing the previous question named; or else the previous question added after it, so that
+    what is asked still comes first (its question word decides what kind of answer is wanted)."""
     if not history or stands_alone(question):
         return question
     asked, answered = history[-1]
-    answered = strip_markers(answered)
-    # "Who …?" is answered with a person: that answer is who "he" is next. Otherwise the question's person.
-    people = (_people(answered) + _people(asked)) if WHO.match(asked) else (_people(asked) or _people(answered))
-    if people and PERSONAL_PRONOUN.search(question):
-        person = people[0] if WHO.match(asked) else people[-1]
-
-        def swap(match: re.Match) -> str:
-            return f"{person}’s" if match.group(1).lower() in {"his", "hers"} else person
-
-        return PERSONAL_PRONOUN.sub(swap, question, count=1)
+    person = referent(asked, strip_markers(answered))
+    pronoun = PERSONAL_PRONOUN.search(question)
+    possessive = pronoun is not None and pronoun.group(1).lower() in {"his", "hers"}
+    if person and pronoun and not (possessive and person.startswith("the person who ")):
+        return PERSONAL_PRONOUN.sub(lambda m: f"{person}’s" if possessive else person, question, count=1)
     thing = _thing(asked) if not PERSONAL_PRONOUN.search(question) else None
     if thing and THING_PRONOUN.search(question):
         return THING_PRONOUN.sub(lambda m: f"{thing}’s" if m.group(1).lower() in {"its", "their"} else thing,
                                  question, count=1)
     return f"{question.rstrip('?')}? (following: {asked.rstrip('?')}?)"
+
+
+def referent(asked: str, answered: str) -> str | None:
+    """Who "he" or "she" is after the turn (asked, answered).
+
+    After "Who …?" it is whoever the answer named, not the question's subject: after "Who shot Chris Kaba?" →
+    "Martyn Blake", "How old is he?" asks Martyn Blake's age. An answer that named nobody still tells who is
+    meant: "the person who shot Chris Kaba". After any other question it is the person the question named
+    (or else the one its answer named).
+    """
+    if WHO.match(asked):
+        named = [n for n in _people(answered) if n.lower() not in asked.lower()]  # not whom the question named
+        if named:
+            return named[0]
+        rest = WHO.sub("", asked, count=1).strip().rstrip("?").strip()
+        return f"the person who {rest}" if rest and not PERSONAL_PRONOUN.search(rest) else None
+    people = _people(asked) or _people(answered)
+    return people[-1] if people else None
 
 
 def _thing(question: str) -> str | None:

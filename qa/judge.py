@@ -36,8 +36,8 @@ REASONS = {
     "dense_top": "Nothing in the documents is clearly about this question.",
     "lexical_top": "Nothing in the documents is clearly about this question.",
     "dense_margin": "Nothing in the documents is clearly about this question.",
-    "supported": "The passages found do not state this answer.",
-    "support": "The passages found do not state this answer.",
+    "supported": "The passages found do not say “{answer}”.",
+    "support": "The passages found do not say “{answer}”.",
     "rewritten": "The passages found do not answer this follow-up with certainty.",
 }
 UNSURE = "The passages found do not answer this question with certainty."
@@ -149,7 +149,7 @@ class Judge:
             return Decision(Verdict(self.name, True, detail=detail), probability)
         pushes = weights.contributions(signals)
         main = min(pushes, key=pushes.get)
-        reason = self.reason(main, analysis)
+        reason = self.reason(main, analysis).format(answer=answer[:120])
         return Decision(Verdict(self.name, False, reason, f"{detail}; main reason {main} "
                                 f"({signals.get(main, float('nan')):.2f}, pushes {pushes[main]:+.2f})"), probability)
 
@@ -168,11 +168,22 @@ class Judge:
         return REASONS.get(signal, UNSURE)
 
     @staticmethod
+    def main_reason(verdict: Verdict) -> str | None:
+        """The signal that pushed hardest against a withheld answer, as `decide` recorded it."""
+        if verdict.check != "judge" or "main reason " not in verdict.detail:
+            return None
+        return verdict.detail.split("main reason ", 1)[1].split(" ", 1)[0]
+
+    @staticmethod
+    def missing_side(verdict: Verdict, analysis: QuestionAnalysis) -> bool:
+        """A comparison withheld because what it compares is not all in the passages found."""
+        return analysis.form is not Form.OPEN and Judge.main_reason(verdict) in ("supported", "support", "names",
+                                                                                 "coverage")
+
+    @staticmethod
     def repair_hint(verdict: Verdict, analysis: QuestionAnalysis) -> str | None:
         """What a second draft is told, when the judge's main reason is one a second draft can fix."""
-        if verdict.check != "judge" or "main reason" not in verdict.detail:
-            return None
-        main = verdict.detail.split("main reason ", 1)[1].split(" ", 1)[0]
+        main = Judge.main_reason(verdict)
         if main == "kind" and analysis.kind is Kind.PERSON:
             return "Answer with the person's name, as the context gives it."
         if main == "kind" and analysis.kind in (Kind.DATE, Kind.YEAR):

@@ -102,8 +102,8 @@ REFUSAL = re.compile(
     r"(?:do|does) not (?:say|mention|specify|contain|provide|state))\b",
     re.IGNORECASE,
 )
-REFUSAL_STARTS = ("unknown", "i don", "i do not", "not ", "no information", "the context does not", "there is no",
-                  "it is not", "cannot", "can't")
+# First tokens that begin a refusal and little else ("The" begins "The context does not say" and most answers).
+REFUSAL_TOKENS = frozenset({"unknown", "unk", "i", "not", "cannot", "none"})
 YES_NO = re.compile(r"^\s*(yes|no)\b", re.I)
 SOURCE_LABEL = re.compile(r"^\W*source\s*(\d+)\W*$", re.I)
 # Words that carry no fact of their own in an answer ("24 years old", "in the Met", "source 2").

@@ -22,13 +22,14 @@ from typing import Protocol
 from index.corpus import Index
 from qa.analysis import Form, Kind, QuestionAnalysis, analyse, holds_kind
 from qa.answer import Citation, Confidence, Evidence
-from qa.citing import CitedClaim, cite
+from qa.citing import CitedClaim, cite, subjects
 from qa.conflicts import find_conflict
 from qa.evidence import EvidenceSelector
 from qa.followup import standalone_question
 from qa.generators import Generator
 from qa.judge import Judge, verification_messages, yes_share
-from qa.lexicon import REFUSAL_STARTS, SOURCE_LABEL, YES_NO
+from qa.lexicon import REFUSAL_TOKENS, SOURCE_LABEL, YES_NO
+from qa.matching import coverage, terms
 from qa.prompt import build_prompt, disagreement_messages, windows_prompt
 from qa.quoting import quote_claim
 from qa.roles import asked_role, holder
@@ -54,8 +55,7 @@ def confidence(pieces: Sequence) -> Confidence:
     if not pieces or not any(p.logprob for p in pieces) or not tokens:
         return Confidence()
     first = [(text.strip().lower(), prob) for text, prob in pieces[0].alternatives if text.strip()]
-    refusal = sum(prob for text, prob in first
-                  if any(start.startswith(text) or text.startswith(start.strip()) for start in REFUSAL_STARTS))
+    refusal = sum(prob for text, prob in first if text in REFUSAL_TOKENS)
     yes, no = (sum(prob for text, prob in first if text == word) for word in ("yes", "no"))
     return Confidence(sum(p.logprob for p in pieces) / tokens, refusal if first else None,
                       yes / (yes + no) if yes + no > 0 else None,
@@ -88,6 +88,7 @@ class Retrieve:
         work.vector = self.index.embed_query(work.asked)
         work.snapshot = self.index.snapshot()
         found = self.index.search(work.asked, self.top_k * self.depth, self.mode, work.vector, snapshot=work.snapshot)
+        work.searches += 1
         work.passages, work.reserve = tuple(found[:self.top_k]), tuple(found[self.top_k:])
         return NOTHING
 
@@ -286,23 +287,50 @@ class JudgeStep:
 
 
 class Repair:
-    """When the judge's main reason can be fixed (a description where a person was asked, a date missing, one
-    side of a comparison missing), ask once more with that reason; abstain only if the second draft fails too."""
+    """When the judge's main reason can be fixed, ask once more; abstain only if the second draft fails too.
+
+    - a description where a person was asked, a date missing: the second draft is told what to answer with;
+    - one side of a comparison missing from the passages: each side without a cited sentence is searched for
+      (in the answer's snapshot) and its best sentences join the prompt.
+    """
 
     name = "repair"
     after_rejection = True  # it runs only after one
 
-    def __init__(self, generator: Generator, redo: Sequence[Step]) -> None:
-        self.generator, self.redo = generator, list(redo)
+    def __init__(self, generator: Generator, redo: Sequence[Step], index: Index | None = None,
+                 selector: EvidenceSelector | None = None, prompt: BuildPrompt | None = None, per_side: int = 2) -> None:
+        self.generator, self.redo, self.index, self.selector = generator, list(redo), index, selector
+        self.prompt, self.per_side = prompt, per_side
+
+    def _add_missing_sides(self, work: Work) -> bool:
+        if self.index is None or self.selector is None or self.prompt is None:
+            return False
+        cited = " ".join(c.text for c in work.citations())
+        missing = [s for s in subjects(work.answer, work.analysis) if not coverage(terms(s), terms(cited)) >= 0.5]
+        have = {(e.source, e.start) for e in work.sentences}
+        added = []
+        for side in missing:
+            passages = self.index.search(side, self.per_side, "hybrid", snapshot=work.snapshot)
+            work.searches += 1
+            added += [e for e in self.selector.run(analyse(side), self.index.embed_query(side), passages,
+                                                   work.text_of)[:self.per_side] if (e.source, e.start) not in have]
+        if not added:
+            return False
+        work.sentences = sorted(work.sentences + added, key=lambda e: -e.score)
+        list(self.prompt.run(work))
+        return True
 
     def run(self, work: Work) -> Iterator[str]:
         rejected = work.rejected
-        hint = Judge.repair_hint(rejected, work.analysis) if rejected is not None else None
-        if hint is None or work.prompt is None or self.generator.name == "extractive":
+        if rejected is None or work.prompt is None or self.generator.name == "extractive":
             return
-        work.repaired = rejected.check
+        hint = Judge.repair_hint(rejected, work.analysis)
+        if hint is None and not (Judge.missing_side(rejected, work.analysis) and self._add_missing_sides(work)):
+            return
+        work.repaired = Judge.main_reason(rejected) or rejected.check
         work.verdicts = [v for v in work.verdicts if v is not rejected]
-        work.prompt = work.prompt.with_hint(hint)
+        if hint is not None:
+            work.prompt = work.prompt.with_hint(hint)
         for step in self.redo:
             yield from step.run(work)
             if work.rejected is not None:
@@ -329,9 +357,10 @@ class Conflict:
         return text
 
     def run(self, work: Work) -> Iterable[str]:
-        if not hasattr(self.generator, "stream_messages") or work.claim is None or not work.claim.citations:
+        if work.claim is None or not work.claim.citations or self.generator.name == "extractive":
             return NOTHING
         analysis = work.analysis
+        model = hasattr(self.generator, "stream_messages")  # one that reads any prompt: it can be asked again
         by_place = {(e.source, e.start): e for e in work.sentences}
         cited = [by_place[(c.source, c.start)] for c in work.claim.citations if (c.source, c.start) in by_place]
         sources = {c.source for c in work.claim.citations}
@@ -341,6 +370,8 @@ class Conflict:
         candidates = sorted(work.sentences + extra, key=lambda e: -e.score)
 
         def ask(question: QuestionAnalysis, sentences: list[Evidence]) -> str:
+            if not model:
+                return ""
             prompt = build_prompt(question, sentences, [], self.generator.count_tokens, "sentences", 400, 1)
             return self._generate(work, prompt.messages)
 

@@ -49,6 +49,7 @@ class Work:
     verdicts: list[Verdict] = field(default_factory=list)
     repaired: str = ""  # the reason a second draft was asked for, if one was
     calls: int = 0  # model calls made for this answer
+    searches: int = 0  # index searches made for this answer
     timings: dict[str, float] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)  # document texts read from `snapshot`, by source
 
@@ -82,4 +83,5 @@ class Work:
 
     def to_dict(self) -> dict[str, Any]:
         """What eval records beside the answer: the signals and where the time went."""
-        return {"signals": dict(self.signals), "calls": self.calls, "repaired": self.repaired}
+        return {"signals": dict(self.signals), "calls": self.calls, "searches": self.searches,
+                "repaired": self.repaired}

@@ -266,3 +266,37 @@ def ctranslate2_offering(monkeypatch, types: frozenset[str]) -> Iterator[None]:
         for name, cls in real.items():
             patch.setattr(ctranslate2, name, restricted(cls))
         yield
+
+
+# -- generators that write what a test says ------------------------------------------------------------------
+class ScriptedGenerator:
+    """Writes the same draft to every prompt, or the draft of the first hint the prompt holds (`after_hint`), and
+    answers any other chat turns (verification, a second opinion) with `reply`, "yes" holding `yes` of the
+    first token's probability."""
+
+    engine = "script"
+
+    def __init__(self, text: str, reply: str = "Yes", yes: float = 0.9, after_hint: dict[str, str] | None = None,
+                 name: str = "scripted") -> None:
+        self.text, self.reply, self.yes, self.after_hint, self.name = text, reply, yes, after_hint or {}, name
+        self.prompts: list = []
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, prompt):
+        from qa.engines import Piece
+
+        self.prompts.append(prompt)
+        last = prompt.messages[-1]["content"]
+        text = next((draft for hint, draft in self.after_hint.items() if hint in last), self.text)
+        words = text.split(" ")
+        yield Piece(words[0], -0.1, 1, ((words[0], 0.9), ("unknown", 0.05)))
+        if words[1:]:
+            yield Piece(" " + " ".join(words[1:]), -0.1, 1)
+
+    def stream_messages(self, messages, max_new_tokens=None):
+        from qa.engines import Piece
+
+        self.prompts.append(messages)
+        yield Piece(self.reply, -0.1, 1, (("yes", self.yes), ("no", 1 - self.yes)))

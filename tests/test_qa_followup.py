@@ -40,3 +40,18 @@ def test_a_question_without_history_is_unchanged():
 def test_only_the_previous_turn_lends_a_name():
     history = [("When did Tomas Berg retire?", "In 1990 [1]"), ("What is the weather?", "Rain [1]")]
     assert "Tomas Berg" not in standalone_question("Where was he born?", history)
+
+
+def test_after_a_who_question_he_is_the_person_the_answer_named():
+    history = [("Who shot the driver, Tomas Berg?", "Sergeant Ines Varga [1]")]
+    assert standalone_question("How old is she?", history) == "How old is Sergeant Ines Varga?"
+
+
+def test_after_a_who_question_answered_without_a_name_he_is_described_by_the_question():
+    history = [("Who shot Tomas Berg?", "The officer shot Tomas Berg [1].")]
+    assert standalone_question("How old is he?", history) == "How old is the person who shot Tomas Berg?"
+
+
+def test_after_another_question_he_is_the_person_the_question_named():
+    history = [("How old is Ines Varga?", "41 [1]")]
+    assert standalone_question("Who shot her?", history) == "Who shot Ines Varga?"

@@ -1,0 +1,53 @@
+"""Training the judge on invented examples: the fit, the threshold for a stated risk, the ablation."""
+
+import json
+
+import numpy as np
+
+from eval.calibrate import Example, ablation, auroc, examples, fit, probabilities, threshold_for, write_weights
+
+
+def rows(n: int = 60) -> list[Example]:
+    """`good` separates right from wrong answers; `noise` does not."""
+    rng = np.random.default_rng(0)
+    out = []
+    for i in range(n):
+        right = i % 2 == 0
+        out.append(Example(f"q{i}", True, right, True, {"good": float(right) + rng.normal(0, 0.3),
+                                                        "noise": float(rng.normal())}))
+    return out
+
+
+def test_a_separating_signal_gets_a_high_auroc():
+    train = rows()
+    weights = fit(train, ["good", "noise"])
+    assert auroc(probabilities(weights, train), np.array([r.right for r in train])) > 0.9
+
+
+def test_the_threshold_keeps_wrong_answers_under_the_stated_risk():
+    p = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
+    right = np.array([True, True, False, True, False])
+    assert threshold_for(p, right, 0.25) == 0.6  # the four best are wrong 1 time in 4
+
+
+def test_the_ablation_has_a_row_per_signal_and_one_without_the_judge():
+    table = ablation(rows(), rows(40), ["good", "noise"])
+    assert [r["removed"] for r in table] == ["", "good", "noise", "judge"]
+    assert table[0]["auroc"] > table[1]["auroc"]
+
+
+def test_an_answer_withheld_before_the_judge_is_no_example_but_still_a_question():
+    document = {"questions": [
+        {"question": "a?", "answerable": True, "answers": ["41"],
+         "results": {"m": {"candidate": "41", "signals": {"good": 1.0}, "error": ""}}},
+        {"question": "b?", "answerable": False, "answers": [],
+         "results": {"m": {"candidate": "", "signals": {}, "error": ""}}}]}
+    found = examples(document, "m")
+    assert [(e.right, e.reached) for e in found] == [(True, True), (False, False)]
+
+
+def test_writing_one_family_keeps_the_other(tmp_path):
+    path = tmp_path / "judge.json"
+    write_weights(path, "extractive", {"features": ["a"]}, {"on": "x"})
+    write_weights(path, "language-model", {"features": ["b"]}, {"on": "y"})
+    assert set(json.loads(path.read_text())["judges"]) == {"extractive", "language-model"}

@@ -1,0 +1,96 @@
+"""The answer judge on invented signals: its probability, its threshold, its reasons, its saved weights."""
+
+import pytest
+
+from qa.analysis import analyse
+from qa.engines import Piece
+from qa.judge import LANGUAGE_MODEL, Judge, Weights, load_weights, verification_messages, yes_share
+
+SUPPORT_MATTERS = Weights(features=("supported", "kind"), mean=(0.5, 0.5), scale=(0.5, 0.5), coef=(2.0, 1.0),
+                          intercept=0.0, threshold=0.5)
+
+
+def judge(**kwargs) -> Judge:
+    return Judge(weights={LANGUAGE_MODEL: SUPPORT_MATTERS}, **kwargs)
+
+
+def test_a_signal_above_its_mean_raises_the_probability():
+    assert SUPPORT_MATTERS.probability({"supported": 1.0, "kind": 0.5}) > 0.5 > \
+        SUPPORT_MATTERS.probability({"supported": 0.0, "kind": 0.5})
+
+
+def test_a_missing_signal_pushes_nothing():
+    assert SUPPORT_MATTERS.probability({"kind": 0.5}) == pytest.approx(0.5)
+
+
+def test_an_answer_above_the_threshold_is_kept_with_its_probability():
+    decision = judge().decide("Ines Varga", {"supported": 1.0, "kind": 1.0}, analyse("Who won?"), "qwen-1.5b")
+    assert decision.verdict.keep and decision.probability > 0.9
+
+
+def test_a_threshold_set_by_hand_overrides_the_trained_one():
+    signals = {"supported": 1.0, "kind": 0.0}  # probability 0.73
+    assert judge().decide("Ines Varga", signals, analyse("Who won?"), "m").verdict.keep
+    assert not judge(threshold=0.8).decide("Ines Varga", signals, analyse("Who won?"), "m").verdict.keep
+
+
+def test_the_main_reason_is_the_signal_that_pushed_hardest_down():
+    decision = judge(threshold=0.9).decide("the ribbon", {"supported": 1.0, "kind": 0.0},
+                                           analyse("Who cut the ribbon?"), "m")
+    assert not decision.verdict.keep and decision.verdict.reason == \
+        "The passages found do not give the person asked for." and "main reason kind" in decision.verdict.detail
+
+
+def test_a_refusal_has_nothing_to_show():
+    decision = judge().decide("unknown", {"supported": 1.0, "kind": 1.0}, analyse("Who won?"), "m")
+    assert not decision.verdict.keep and "do not answer" in decision.verdict.reason
+
+
+def test_a_yes_no_question_answered_otherwise_is_not_answered():
+    decision = judge().decide("Ines Varga", {"supported": 1.0, "kind": 1.0}, analyse("Did Ines Varga win?"), "m")
+    assert not decision.verdict.keep and "yes/no" in decision.verdict.reason
+
+
+def test_recording_only_keeps_a_doubtful_answer_but_still_measures_it():
+    decision = judge(record_only=True).decide("x", {"supported": 0.0, "kind": 0.0}, analyse("Who won?"), "m")
+    assert decision.verdict.keep and decision.probability < 0.1
+
+
+def test_a_generator_family_without_weights_keeps_the_answer_unmeasured():
+    decision = Judge(weights={}).decide("Ines Varga", {}, analyse("Who won?"), "extractive")
+    assert decision.verdict.keep and decision.probability is None
+
+
+def test_a_person_asked_and_a_description_given_can_be_repaired():
+    verdict = judge(threshold=0.9).decide("the officer", {"supported": 1.0, "kind": 0.0},
+                                          analyse("Who shot Tomas Berg?"), "m").verdict
+    assert "name" in Judge.repair_hint(verdict, analyse("Who shot Tomas Berg?"))
+
+
+def test_an_unsupported_answer_is_not_repaired():
+    verdict = judge(threshold=0.9).decide("Ines Varga", {"supported": 0.0, "kind": 1.0}, analyse("Who won?"),
+                                          "m").verdict
+    assert Judge.repair_hint(verdict, analyse("Who won?")) is None
+
+
+def test_the_share_of_yes_comes_from_the_first_tokens_alternatives():
+    pieces = [Piece("Yes", alternatives=(("Yes", 0.6), ("No", 0.2), ("yes", 0.2)))]
+    assert yes_share(pieces) == pytest.approx(0.8)
+
+
+def test_the_verification_prompt_holds_the_text_the_question_and_the_answer():
+    content = verification_messages("Who won?", "Ines Varga", ["Ines Varga won the race."])[-1]["content"]
+    assert all(part in content for part in ("Ines Varga won the race.", "Who won?", "Proposed answer: Ines Varga"))
+
+
+def test_the_saved_weights_load_with_how_they_were_trained():
+    weights = load_weights()
+    assert set(weights) == {"language-model", "extractive"}
+    for trained in weights.values():
+        assert trained.features and trained.trained["examples"] > 0 and "tune" in trained.trained["recipe"]
+        assert 0.0 < trained.threshold < 1.0
+
+
+def test_weights_that_cannot_be_read_name_the_command_that_retrains_them(tmp_path):
+    with pytest.raises(RuntimeError, match="--train-judge"):
+        load_weights(tmp_path / "missing.json")

@@ -1,0 +1,175 @@
+"""Each step of an answer on its own, on invented articles, over a real index."""
+
+import threading
+
+import pytest
+
+from qa.analysis import analyse
+from qa.answer import Citation, Confidence, Evidence
+from qa.citing import CitedClaim
+from qa.evidence import EvidenceSelector
+from qa.judge import LANGUAGE_MODEL, Judge, Weights
+from qa.prompt import Prompt
+from qa.signals import measure
+from qa.steps import (
+    BuildPrompt,
+    Cite,
+    Complete,
+    DecideYesNo,
+    Generate,
+    JudgeStep,
+    Repair,
+    Retrieve,
+    RoleHolder,
+    Select,
+    SourceLabel,
+    Understand,
+    Verify,
+)
+from qa.work import Work
+from tests.support import ScriptedGenerator
+
+
+@pytest.fixture
+def index(make_index, corpus):
+    index = make_index()
+    index.add([corpus])
+    return index
+
+
+def found(index, question: str, top_k: int = 2) -> Work:
+    """A work that has been through understanding, retrieval and selection."""
+    work = Work(question)
+    for step in (Understand(), Retrieve(index, top_k=top_k, depth=2), Select(EvidenceSelector(index.embed))):
+        list(step.run(work))
+    return work
+
+
+def evidence(text: str, source: str = "a.txt", start: int = 0) -> Evidence:
+    return Evidence(1, source, "A", text, start, start + len(text), 1.0)
+
+
+def drafted(question: str, answer: str, sentences: list[Evidence], confidence=Confidence()) -> Work:
+    work = Work(question, asked=question, analysis=analyse(question), sentences=sentences, answer=answer,
+                draft=answer, confidence=confidence)
+    work.prompt = Prompt(work.analysis, tuple(sentences), ({"role": "user", "content": question},))
+    return work
+
+
+def test_understand_resolves_a_follow_up_before_analysing_it():
+    work = Work("How old was she?", [("Who cut the ribbon?", "Alice Grant [1]")])
+    list(Understand().run(work))
+    assert work.asked == "How old was Alice Grant?" and work.analysis.kind.value == "number"
+
+
+def test_retrieve_searches_once_and_keeps_the_rest_in_reserve(index):
+    work = found(index, "Who cut the ribbon on the Harbour Bridge?", top_k=1)
+    assert len(work.passages) == 1 and work.passages[0].source == "harbour.txt"
+    assert work.reserve and work.snapshot is not None and work.vector.shape == (1, 384)
+
+
+def test_select_ranks_sentences_of_the_retrieved_passages(index):
+    work = found(index, "Who cut the ribbon on the Harbour Bridge?")
+    assert "Alice Grant cut the ribbon" in work.sentences[0].text and work.rejected is None
+
+
+def test_select_withholds_an_answer_when_nothing_is_relevant(index):
+    assert found(index, "What is the boiling point of mercury?").rejected.check == "relevant"
+
+
+def test_the_window_prompt_shows_a_sentence_with_its_neighbours_under_its_title(index):
+    work = found(index, "Who cut the ribbon on the Harbour Bridge?")
+    list(BuildPrompt(ScriptedGenerator("x"), EvidenceSelector(index.embed), "windows", 60, 1).run(work))
+    content = work.prompt.messages[-1]["content"]
+    assert "Mayor Alice Grant cut the ribbon at noon." in content and "Traffic was light" in content
+    assert "Harbour bridge reopens" in content
+
+
+def test_generate_streams_the_draft_and_counts_the_call():
+    work = drafted("Who won?", "", [evidence("Ines Varga won the race.")])
+    pieces = list(Generate(ScriptedGenerator("Ines Varga"), threading.Lock()).run(work))
+    assert pieces == ["Ines", " Varga"] and work.draft == "Ines Varga" and work.calls == 1
+    assert work.confidence.first == pytest.approx(0.9)
+
+
+def test_a_source_label_becomes_that_sentence():
+    work = drafted("Who won?", "Source 1", [evidence("Ines Varga won the race.")])
+    list(SourceLabel().run(work))
+    assert work.answer == "Ines Varga won the race."
+
+
+def test_yes_no_is_decided_by_the_share_of_yes():
+    work = drafted("Did Ines Varga win?", "Yes", [], Confidence(-0.1, 0.0, 0.6))
+    list(DecideYesNo(threshold=0.9).run(work))
+    assert work.answer == "No"
+
+
+def test_cite_finds_the_sentence_that_states_the_answer():
+    sentences = [evidence("The race was long."), evidence("Ines Varga won the race.", start=20)]
+    work = drafted("Who won the race?", "Ines Varga", sentences)
+    list(Cite().run(work))
+    assert work.claim.supported and work.claim.citations[0].start == 20
+
+
+def test_complete_quotes_the_whole_name_from_the_cited_sentence():
+    work = drafted("Which canal was built?", "Chenango", [])
+    work.claim = CitedClaim("Chenango", (Citation.of(evidence("The Chenango Canal was built in 1836."), 1),), True)
+    list(Complete().run(work))
+    assert work.claim.text == "Chenango Canal"
+
+
+def test_a_role_answered_with_a_description_gets_the_holder_the_text_names():
+    sentences = [evidence("Home Secretary Ines Varga said the review would start.")]
+    work = drafted("Who is the Home Secretary?", "the minister", sentences)
+    work.claim = CitedClaim("the minister", (), False)
+    list(RoleHolder().run(work))
+    assert work.claim.text == "Ines Varga" and work.claim.supported
+
+
+def test_verify_records_the_share_of_yes_and_counts_the_call():
+    work = drafted("Who won?", "Ines Varga", [evidence("Ines Varga won the race.")])
+    list(Cite().run(work))
+    list(Verify(ScriptedGenerator("x", yes=0.7), threading.Lock()).run(work))
+    assert work.signals["verified"] == pytest.approx(0.7) and work.calls == 1
+
+
+def test_the_signals_say_what_the_cited_documents_hold_of_the_question():
+    sentences = [evidence("Ines Varga won the race in Eastport.")]
+    work = drafted("Who won the race in Eastport?", "Ines Varga", sentences)
+    list(Cite().run(work))
+    signals = measure(work)
+    assert (signals["coverage"], signals["names"], signals["kind"], signals["supported"]) == (1.0, 1.0, 1.0, 1.0)
+
+
+def test_the_signals_see_an_answer_that_holds_no_name_for_who():
+    work = drafted("Who won the race?", "the favourite", [evidence("The favourite won the race.")])
+    list(Cite().run(work))
+    assert measure(work)["kind"] == 0.0
+
+
+PERSON_JUDGE = Judge(weights={LANGUAGE_MODEL: Weights(("kind",), (0.5,), (0.5,), (3.0,), 0.0, 0.5)})
+
+
+def repairable(generator: ScriptedGenerator) -> tuple[Work, list]:
+    sentences = [evidence("The officer, sergeant Ines Varga, fired the shot.")]
+    work = drafted("Who fired the shot?", "", sentences)
+    lock = threading.Lock()
+    drafting = [Generate(generator, lock), Cite(), JudgeStep(PERSON_JUDGE, generator)]
+    for step in drafting:
+        list(step.run(work))
+    return work, drafting
+
+
+def test_a_description_where_a_person_was_asked_is_asked_again_with_the_reason():
+    generator = ScriptedGenerator("The officer", after_hint={"person's name": "Ines Varga"})
+    work, drafting = repairable(generator)
+    assert work.rejected is not None
+    list(Repair(generator, drafting).run(work))
+    assert work.rejected is None and work.claim.text == "Ines Varga" and work.repaired == "kind"
+
+
+def test_a_second_draft_that_fails_too_abstains():
+    generator = ScriptedGenerator("The officer")
+    work, drafting = repairable(generator)
+    list(Repair(generator, drafting).run(work))
+    assert work.rejected is not None and work.calls == 2
