@@ -11,7 +11,7 @@ QUESTION ?= How old was Chris Kaba when he was shot?
 # Flags for citeqa bench, e.g. make bench BENCH="--quick" (a check that it runs, not figures).
 BENCH    ?=
 
-.PHONY: install browser test test-fast run chat eval eval-seeds eval-halueval bench screenshot clean
+.PHONY: install browser test test-fast run chat eval eval-seeds eval-halueval judge judge-ablation bench screenshot clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -54,6 +54,20 @@ eval-seeds: install
 
 eval-halueval: install
 	$(CITEQA) eval --set halueval --generator default extractive
+
+# The answer judge (qa/data/judge.json), retrained on runs that record every draft (the judge off): the tune half
+# of the general dev set and the even seed questions. judge-ablation scores each signal on the held-out halves.
+JUDGE_RUNS := eval-out/judge
+judge: install
+	$(CITEQA) eval --set halueval --half tune --generator default extractive --config judge=false --out $(JUDGE_RUNS)/halueval-tune
+	$(CITEQA) eval --half tune --generator default extractive --config judge=false --out $(JUDGE_RUNS)/seeds-tune
+	$(PY) -m eval.calibrate train $(JUDGE_RUNS)/halueval-tune/results.json $(JUDGE_RUNS)/seeds-tune/results.json
+
+judge-ablation: install
+	$(CITEQA) eval --set halueval --half check --generator default extractive --config judge=false --out $(JUDGE_RUNS)/halueval-check
+	$(CITEQA) eval --half check --generator default extractive --config judge=false --out $(JUDGE_RUNS)/seeds-check
+	$(PY) -m eval.calibrate ablation $(JUDGE_RUNS)/halueval-tune/results.json $(JUDGE_RUNS)/seeds-tune/results.json --test $(JUDGE_RUNS)/halueval-check/results.json
+	$(PY) -m eval.calibrate ablation $(JUDGE_RUNS)/halueval-tune/results.json $(JUDGE_RUNS)/seeds-tune/results.json --test $(JUDGE_RUNS)/seeds-check/results.json
 
 bench: install
 	$(CITEQA) bench $(BENCH)

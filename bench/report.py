@@ -112,6 +112,18 @@ def _engines(results: dict) -> list[str]:
             *notes, ""]
 
 
+def _compute(results: dict) -> list[str]:
+    data = results.get("compute") or {}
+    if not data.get("rows"):
+        return []
+    rows = [[r["set"], r["documents"], r["queries"], r["questions"], _num(r["recall@5 hybrid"], 3),
+             _num(r["recall@5 dense"], 3)] for r in data["rows"]]
+    return ["## Indexes across CPUs (compute types)", "",
+            f"On {data['cpu']}: documents embedded in one CTranslate2 compute type, questions in another, as when "
+            "an index built on one CPU is searched on another. Recall@5 of the question's own document.", "",
+            *table(["set", "documents in", "questions in", "questions", "recall@5 hybrid", "recall@5 dense"], rows)]
+
+
 def _answers(results: dict) -> list[str]:
     answers = results.get("answers") or {}
     if not answers:
@@ -241,7 +253,7 @@ def _stages(results: dict) -> list[str]:
 
 
 def markdown(results: dict) -> str:
-    sections = [_header, _targets, _engines, _answers, _start, _retrieval, _index, _quality, _stores, _stages]
+    sections = [_header, _targets, _engines, _answers, _start, _retrieval, _index, _quality, _stores, _compute, _stages]
     return "\n".join(line for section in sections for line in section(results))
 
 

@@ -13,13 +13,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from bench import engines, processes, stages
+from bench import compute_types, engines, processes, stages
 from bench.corpus import BenchCorpus, load_corpus
 from bench.machine import is_busy, load_average, machine_info
 from bench.report import write
 from bench.stages import StageSkipped
 
-STAGES = ("index", "noop", "retrieval", "answers", "naive", "engines", "quality", "start", "rss", "stores")
+STAGES = ("index", "noop", "retrieval", "answers", "naive", "engines", "quality", "start", "rss", "stores", "compute")
 
 
 def log(message: str) -> None:
@@ -262,6 +262,7 @@ class BenchRun:
         self.stage("start", self.measure_start)
         self.stage("rss", self.measure_rss)
         self.stage("stores", self.measure_stores)
+        self.stage("compute", lambda: compute_types.measure(self.plan.out, log))
         self.results["machine"]["load_average_end"] = load_average()
         if self._index is not None:
             self._index.close()

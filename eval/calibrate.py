@@ -1,17 +1,21 @@
-"""Training the answer judge (`qa.judge`) from an eval run, choosing its threshold, and what each signal pays.
+"""Training the answer judge (`qa.judge`) from eval runs, choosing its thresholds, and what each signal pays.
 
-A run made with the judge recording only (`--config judge=false`, which `--train-judge` sets) keeps every
+A run made with the judge recording only (`--config judge=false`, as `make judge` runs it) keeps every
 draft, with the signals the judge weighs and the candidate answer. Each answer that reached the judge is one
-example: right when its question is answerable and the candidate holds a gold answer. A logistic regression
-over the standardised signals is fitted to them; the threshold is the lowest probability at which the
-answers kept are wrong at most `risk` of the time. The ablation refits without each signal in turn, on the
-training run, and scores the other run (the check half): a signal that does not pay there is removed.
+example. Two logistic regressions over the standardised signals are fitted: `answers` on answerable against
+unanswerable questions, `right` on the answerable ones (is the candidate's gold answer in it?).
+
+Thresholds: `answers` takes the lowest one at which at most `RISK` of the answers kept are to questions the
+documents do not answer (the stated risk); `right` takes a floor below which at least `SURELY_WRONG` of the
+answers are wrong, so that it withholds only answers that are almost surely wrong. The ablation refits without
+each signal in turn on the training runs and scores another run (the check half): a signal that does not pay
+there is removed.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,7 +25,8 @@ import numpy as np
 
 from eval import metrics
 
-RISK = 0.20  # the stated risk: at most this share of the answers shown may be wrong (on the training half)
+RISK = 0.05  # the stated risk: at most this share of the answers shown may answer what the documents do not say
+SURELY_WRONG = 0.9  # the `right` head withholds only where at least this share of the answers below it are wrong
 C = 1.0  # inverse L2 strength of the logistic regression
 
 
@@ -30,7 +35,7 @@ class Example:
     question: str
     answerable: bool
     right: bool  # the candidate holds a gold answer of an answerable question
-    reached: bool  # the answer reached the judge (not withheld before: nothing relevant, a refusal)
+    reached: bool  # the judge weighed it (not withheld before, for nothing relevant, nor by its rules: a refusal)
     signals: dict[str, float]
 
 
@@ -44,7 +49,8 @@ def examples(document: dict[str, Any], generator: str) -> list[Example]:
         signals = {k: float(v) for k, v in (r.get("signals") or {}).items() if v is not None}
         candidate = r.get("candidate") or ""
         right = bool(q["answerable"] and candidate and metrics.containment(candidate, q["answers"]) > 0)
-        out.append(Example(q["question"], bool(q["answerable"]), right, bool(signals), signals))
+        ruled_out = any(check == "judge" and not keep for check, keep in r.get("checks", []))  # a refusal, say
+        out.append(Example(q["question"], bool(q["answerable"]), right, bool(signals) and not ruled_out, signals))
     return out
 
 
@@ -60,61 +66,93 @@ def matrix(rows: Sequence[Example], features: Sequence[str], mean: np.ndarray | 
     return np.where(np.isnan(x), mean, x)
 
 
-def fit(rows: Sequence[Example], features: Sequence[str], risk: float = RISK, c: float = C) -> dict[str, Any]:
-    """The weights file entry of a judge trained on `rows` (those that reached the judge)."""
+def fit_head(rows: Sequence[Example], features: Sequence[str], label, c: float = C) -> dict[str, Any]:
+    """One logistic regression over standardised signals, labelled by `label(example)`."""
     from sklearn.linear_model import LogisticRegression
 
-    train = [r for r in rows if r.reached]
-    raw = np.full((len(train), len(features)), np.nan)
-    for i, row in enumerate(train):
+    raw = np.full((len(rows), len(features)), np.nan)
+    for i, row in enumerate(rows):
         for j, name in enumerate(features):
             raw[i, j] = row.signals.get(name, np.nan)
     mean = np.array([np.nanmean(col) if not np.isnan(col).all() else 0.0 for col in raw.T])
     x = np.where(np.isnan(raw), mean, raw)
     scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
-    y = np.array([r.right for r in train])
-    model = LogisticRegression(C=c, max_iter=1000).fit((x - mean) / scale, y)
-    weights = {"features": list(features), "mean": mean.round(6).tolist(), "scale": scale.round(6).tolist(),
-               "coef": model.coef_[0].round(6).tolist(), "intercept": round(float(model.intercept_[0]), 6)}
-    weights["threshold"] = threshold_for(probabilities(weights, train), y, risk)
-    return weights
+    model = LogisticRegression(C=c, max_iter=1000).fit((x - mean) / scale, np.array([label(r) for r in rows]))
+    return {"features": list(features), "mean": mean.round(6).tolist(), "scale": scale.round(6).tolist(),
+            "coef": model.coef_[0].round(6).tolist(), "intercept": round(float(model.intercept_[0]), 6),
+            "threshold": 0.0}
 
 
-def probabilities(weights: dict[str, Any], rows: Sequence[Example]) -> np.ndarray:
+def fit(rows: Sequence[Example], features: Sequence[str], risk: float = RISK) -> dict[str, Any]:
+    """Both heads of a judge trained on `rows` (those that reached the judge), with their thresholds."""
+    reached = [r for r in rows if r.reached]
+    answerable = [r for r in reached if r.answerable]
+    answers = fit_head(reached, features, lambda r: r.answerable)
+    right = fit_head(answerable, features, lambda r: r.right)
+    answers["threshold"] = threshold_for(head_probabilities(answers, reached),
+                                         np.array([r.answerable for r in reached]), risk)
+    right["threshold"] = floor_for(head_probabilities(right, answerable), np.array([r.right for r in answerable]))
+    return {"answers": answers, "right": right}
+
+
+def head_probabilities(weights: dict[str, Any], rows: Sequence[Example]) -> np.ndarray:
     from qa.judge import Weights
 
-    judge = Weights.from_dict({**weights, "threshold": weights.get("threshold", 0.5)})
-    return np.array([judge.probability(r.signals) for r in rows])
+    head = Weights.from_dict(weights)
+    return np.array([head.probability(r.signals) for r in rows])
 
 
-def threshold_for(p: np.ndarray, right: np.ndarray, risk: float) -> float:
-    """The lowest threshold whose kept answers are wrong at most `risk` of the time (0.5 when none is)."""
+def probabilities(heads: dict[str, Any], rows: Sequence[Example]) -> np.ndarray:
+    """P(right) = P(the documents answer) × P(right | they do)."""
+    return head_probabilities(heads["answers"], rows) * head_probabilities(heads["right"], rows)
+
+
+def kept(heads: dict[str, Any], rows: Sequence[Example], threshold: float | None = None) -> np.ndarray:
+    """Which answers the judge keeps: both heads at or above their thresholds."""
+    answers = head_probabilities(heads["answers"], rows)
+    right = head_probabilities(heads["right"], rows)
+    limit = heads["answers"]["threshold"] if threshold is None else threshold
+    return (answers >= limit) & (right >= heads["right"]["threshold"])
+
+
+def threshold_for(p: np.ndarray, good: np.ndarray, risk: float) -> float:
+    """The lowest threshold whose kept answers are bad (not `good`) at most `risk` of the time (0.5 when none is)."""
     order = np.argsort(-p)
-    wrong = np.cumsum(~right[order]) / np.arange(1, len(p) + 1)
-    ok = np.nonzero(wrong <= risk)[0]
+    bad = np.cumsum(~good[order]) / np.arange(1, len(p) + 1)
+    ok = np.nonzero(bad <= risk)[0]
     if not len(ok):
         return 0.5
     return round(float(p[order][ok[-1]]), 4)
 
 
-def score(rows: Sequence[Example], p: np.ndarray | None, threshold: float) -> dict[str, float | None]:
-    """What the judge at `threshold` gives on a set: containment, and abstention on both kinds of question."""
-    kept = {}
+def floor_for(p: np.ndarray, right: np.ndarray, share: float = SURELY_WRONG) -> float:
+    """The highest floor below which at least `share` of the answers are wrong (0: withhold nothing)."""
+    order = np.argsort(p)
+    wrong = np.cumsum(~right[order]) / np.arange(1, len(p) + 1)
+    ok = np.nonzero(wrong >= share)[0]
+    if not len(ok):
+        return 0.0
+    n = ok[-1]
+    return round(float((p[order][n] + p[order][n + 1]) / 2 if n + 1 < len(p) else p[order][n] + 1e-4), 4)
+
+
+def score(rows: Sequence[Example], keep: np.ndarray | None) -> dict[str, float | None]:
+    """What a judge keeping `keep` (over the rows that reached it; None: all) gives on a set: containment, and
+    abstention on both kinds of question."""
     reached = [r for r in rows if r.reached]
-    for row, probability in zip(reached, p if p is not None else [1.0] * len(reached), strict=True):
-        kept[id(row)] = probability >= threshold
+    shown = {id(r) for r, k in zip(reached, keep if keep is not None else [True] * len(reached), strict=True) if k}
     answerable = [r for r in rows if r.answerable]
     unanswerable = [r for r in rows if not r.answerable]
-    shown = [r for r in rows if kept.get(id(r), False)]
+    kept_rows = [r for r in rows if id(r) in shown]
 
     def rate(part: list, total: list) -> float | None:
         return round(len(part) / len(total), 4) if total else None
 
-    return {"containment": rate([r for r in answerable if kept.get(id(r)) and r.right], answerable),
-            "answerable_abstained": rate([r for r in answerable if not kept.get(id(r))], answerable),
-            "unanswerable_abstained": rate([r for r in unanswerable if not kept.get(id(r))], unanswerable),
-            "risk": rate([r for r in shown if not r.right], shown)}
+    return {"containment": rate([r for r in answerable if id(r) in shown and r.right], answerable),
+            "answerable_abstained": rate([r for r in answerable if id(r) not in shown], answerable),
+            "unanswerable_abstained": rate([r for r in unanswerable if id(r) not in shown], unanswerable),
+            "risk": rate([r for r in kept_rows if not r.right], kept_rows)}
 
 
 def auroc(p: np.ndarray, right: np.ndarray) -> float | None:
@@ -135,16 +173,15 @@ def features_of(rows: Sequence[Example]) -> list[str]:
 def ablation(train: Sequence[Example], test: Sequence[Example], features: Sequence[str],
              risk: float = RISK) -> list[dict[str, Any]]:
     """The judge with every signal, with each one left out in turn, and with none (all kept): fitted on `train`,
-    its threshold set on `train` for `risk`, scored on `test`."""
+    its thresholds set on `train`, scored on `test`."""
     rows = []
+    reached = [r for r in test if r.reached]
+    right = np.array([r.right for r in reached])
     for removed in ["", *features]:
-        kept = [f for f in features if f != removed]
-        weights = fit(train, kept, risk)
-        p = probabilities(weights, [r for r in test if r.reached])
-        right = np.array([r.right for r in test if r.reached])
-        rows.append({"removed": removed, "threshold": weights["threshold"], "auroc": auroc(p, right),
-                     **score(test, p, weights["threshold"])})
-    rows.append({"removed": "judge", "threshold": None, "auroc": None, **score(test, None, 0.0)})
+        heads = fit(train, [f for f in features if f != removed], risk)
+        rows.append({"removed": removed, "auroc": auroc(probabilities(heads, reached), right),
+                     **score(test, kept(heads, reached))})
+    rows.append({"removed": "judge", "auroc": None, **score(test, None)})
     return rows
 
 
@@ -170,20 +207,80 @@ def write_weights(path: Path, family: str, weights: dict[str, Any], trained: dic
     return path
 
 
-def train(document: dict[str, Any], generator: str, out: Path, command: str, risk: float = RISK,
-          features: Sequence[str] | None = None) -> dict[str, Any]:
-    """Fit the judge of `generator`'s family on one run and write it to `out`."""
+def train(documents: Sequence[tuple[dict[str, Any], str]], out: Path, command: str, risk: float = RISK,
+          features: Sequence[str] | None = None, keep: Callable[[dict[str, Any]], bool] = lambda q: True) -> dict:
+    """Fit one family's judge on runs [(results document, generator)] and write it to `out`.
+
+    `keep` picks the questions of a run that may train (the seeds' even half)."""
     from qa.judge import EXTRACTIVE, LANGUAGE_MODEL
 
-    rows = examples(document, generator)
+    rows = [e for document, generator in documents
+            for e in examples({**document, "questions": [q for q in document["questions"] if keep(q)]}, generator)]
     features = list(features or features_of(rows))
-    weights = fit(rows, features, risk)
+    heads = fit(rows, features, risk)
     reached = [r for r in rows if r.reached]
-    trained = {"on": document["run"]["set"], "recipe": document["run"].get("recipe", {}).get("flags", ""),
-               "generator": generator, "examples": len(reached), "right": sum(r.right for r in reached),
-               "risk": risk, "command": command,
-               "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-               "auroc": auroc(probabilities(weights, reached), np.array([r.right for r in reached]))}
+    generator = documents[0][1]
+    trained = {"on": [f"{d['run']['set']} {d['run'].get('recipe', {}).get('flags', '')}".strip() for d, _ in documents],
+               "generator": generator, "examples": len(reached), "answerable": sum(r.answerable for r in reached),
+               "right": sum(r.right for r in reached), "risk": risk, "surely_wrong": SURELY_WRONG,
+               "command": command, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+               "auroc": auroc(probabilities(heads, reached), np.array([r.right for r in reached]))}
     family = EXTRACTIVE if generator == "extractive" else LANGUAGE_MODEL
-    write_weights(out, family, weights, trained)
-    return {**weights, "trained": trained}
+    write_weights(out, family, heads, trained)
+    return {**heads, "trained": trained}
+
+
+def _trains(document: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
+    """The questions of a run that may train: all of a built set drawn from the tune half, the even ids of any
+    other set (the seeds), so that the other half still reports."""
+    from eval.dataset import in_half
+
+    if document["run"].get("recipe"):
+        if "--half tune" not in document["run"]["recipe"].get("flags", ""):
+            raise ValueError(f"{document['run']['set']}: train the judge on a set drawn with --half tune only")
+        return lambda q: True
+    return lambda q: in_half(q["id"], 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m eval.calibrate train|ablation RESULTS...`: what `make judge` runs."""
+    import argparse
+
+    from qa.judge import WEIGHTS
+
+    parser = argparse.ArgumentParser(prog="python -m eval.calibrate", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=("train", "ablation"))
+    parser.add_argument("runs", nargs="+", type=Path, help="results.json of runs made with --config judge=false")
+    parser.add_argument("--test", type=Path, help="ablation: the results.json scored (the check half)")
+    parser.add_argument("--generator", nargs="+", default=["default", "extractive"])
+    parser.add_argument("--out", type=Path, default=WEIGHTS, help=f"weights file (default {WEIGHTS})")
+    args = parser.parse_args(argv)
+    documents = [json.loads(path.read_text(encoding="utf-8")) for path in args.runs]
+    for generator in args.generator:
+        picked = [({**d, "questions": [q for q in d["questions"] if _trains(d)(q)]}, generator) for d in documents
+                  if generator in d["run"]["generators"]]
+        if not picked:
+            continue
+        if args.command == "train":
+            heads = train(picked, args.out, "make judge")
+            t = heads["trained"]
+            print(f"{generator}: {t['examples']} examples ({t['answerable']} answerable, {t['right']} right), AUROC "
+                  f"{t['auroc']}; thresholds: answers {heads['answers']['threshold']}, right "
+                  f"{heads['right']['threshold']} -> {args.out}")
+        else:
+            if args.test is None:
+                parser.error("ablation needs --test RESULTS")
+            rows = [e for d, g in picked for e in examples(d, g)]
+            test = examples(json.loads(args.test.read_text(encoding="utf-8")), generator)
+            print(f"{generator}: trained on {len(rows)} questions, scored on {len(test)} ({args.test})")
+            print(f"{'removed':<14} {'AUROC':>6} {'contains':>9} {'abst: answerable':>17} {'abst: unanswerable':>19}")
+            for row in ablation(rows, test, features_of(rows)):
+                print(f"{row['removed'] or '(none)':<14} {row['auroc'] or 0:>6.3f} {row['containment']:>9.1%} "
+                      f"{row['answerable_abstained']:>17.1%} {row['unanswerable_abstained']:>19.1%}")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

@@ -16,7 +16,7 @@ from eval.dataset import DEFAULT_SET
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1] / "seeds"
 DEFAULT_OUT = Path("eval-out")
 HALUEVAL = "halueval"
-SET_FLAGS = ("answerable", "unanswerable", "passages", "half", "seed")  # SetSpec fields, for --set halueval only
+SET_FLAGS = ("answerable", "unanswerable", "passages", "seed")  # SetSpec fields, for --set halueval only
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,9 +41,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", action="append", dest="settings", metavar="KEY=VALUE",
                         help="an answering setting (qa.config.Config), e.g. --config engine=torch --config "
                              "checks=answered,grounded --config check_settings.about_the_question.min_coverage=0.3")
-    parser.add_argument("--train-judge", action="store_true",
-                        help="record every draft with the answer judge off, then train the judge on this run and write "
-                             "its weights (qa/data/judge.json; train on the tune half only)")
     parser.add_argument("--strict", action="store_true",
                         help="exit with status 1 when a question regressed or a score dropped since the previous run")
     from eval.halueval import SetSpec
@@ -57,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help=f"documents indexed in all, distractors included (default {SetSpec().passages})")
     group.add_argument("--half", choices=("tune", "check", "both"),
                        help="draw questions from the tune (even rows) or check (odd rows) half of the dev rows "
-                            f"(default {SetSpec().half})")
+                            f"(default {SetSpec().half}); on any other set, the even or odd question ids")
     group.add_argument("--seed", type=int, metavar="N", help=f"seed of the draw (default {SetSpec().seed})")
 
 
@@ -83,6 +80,8 @@ def set_spec(args: argparse.Namespace):
         if given:
             raise ValueError(f"{', '.join('--' + n for n in given)} only apply to --set {HALUEVAL}")
         return None
+    if getattr(args, "half", None) is not None:
+        given["half"] = args.half
     if getattr(args, "corpus", None) is not None:
         raise ValueError(f"--set {HALUEVAL} builds its own corpus: leave out --corpus")
     return SetSpec(**given)
@@ -155,7 +154,8 @@ def main(args: argparse.Namespace) -> int:
         index, _, sync = resolve_sources(args)
         corpus = built.documents
     else:
-        question_set = load_set(getattr(args, "set_path", None))  # validated before any model loads
+        # validated before any model loads; --half keeps the even (tune) or odd (check) question ids
+        question_set = load_set(getattr(args, "set_path", None)).half(getattr(args, "half", None))
         index, corpus, sync = resolve_sources(args)
 
     from qa.config import Config
@@ -166,11 +166,6 @@ def main(args: argparse.Namespace) -> int:
         if threads < 1:
             raise ValueError("--threads must be at least 1")
         settings["threads"] = threads
-    train_judge = getattr(args, "train_judge", False)
-    if train_judge:
-        if spec is not None and spec.half != "tune":
-            raise ValueError("train the judge on the tune half only: --set halueval --half tune --train-judge")
-        settings["judge"] = False
     config = Config.from_dict(settings) if settings else None
     run = run_eval(question_set, index, corpus, generators, k=getattr(args, "k", 10), limit=limit, sync=sync,
                    progress=progress, config=config, log=log, recipe=recipe)
@@ -182,14 +177,6 @@ def main(args: argparse.Namespace) -> int:
               f"{len(comparison.fixes)} fixes")
     print(f"\nreport: {written.report}\nresults: {written.results}\nplots: "
           + ", ".join(str(p) for p in written.plots))
-    if train_judge:
-        from eval.calibrate import train
-        from qa.judge import WEIGHTS
-
-        for name in generators:
-            trained = train(written.document, name, WEIGHTS, "citeqa eval " + " ".join(sys.argv[2:]))
-            print(f"judge for {name}: {trained['trained']['examples']} examples, AUROC {trained['trained']['auroc']}, "
-                  f"threshold {trained['threshold']} (risk {trained['trained']['risk']:.0%}) -> {WEIGHTS}")
     if getattr(args, "strict", False) and comparison is not None and comparison.regressed:
         return 1
     return 0

@@ -49,6 +49,11 @@ class Question:
         return data
 
 
+def in_half(question_id: str, parity: int) -> bool:
+    digits = "".join(c for c in question_id if c.isdigit())
+    return bool(digits) and int(digits) % 2 == parity
+
+
 @dataclass(frozen=True, slots=True)
 class QuestionSet:
     """The questions of one file plus a digest, so a later run can tell whether it measured the same set."""
@@ -59,6 +64,17 @@ class QuestionSet:
 
     def __len__(self) -> int:
         return len(self.questions)
+
+    def half(self, name: str | None) -> QuestionSet:
+        """The questions of one half, by the number in their id: `tune` even, `check` odd (None: all).
+
+        The seed questions train the answer judge with the tune half and report it with the check half."""
+        if name in (None, "both"):
+            return self
+        if name not in ("tune", "check"):
+            raise DatasetError(f"half must be tune, check or both, not {name!r}")
+        parity = 0 if name == "tune" else 1
+        return QuestionSet(self.path, tuple(q for q in self.questions if in_half(q.id, parity)), self.sha256)
 
     def limited(self, limit: int | None) -> QuestionSet:
         """The first `limit` questions (all when None): quick runs while developing."""

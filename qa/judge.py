@@ -3,12 +3,20 @@
 No single signal separates right answers from wrong ones well enough: on HotpotQA dev questions the draft's
 mean log-probability reached an AUROC of 0.70, a verification prompt's P(yes) 0.77. A small calibrator
 trained on all of them does better, also out of domain (Kamath et al. 2020, "Selective Question Answering
-under Domain Shift"). The judge is a logistic regression over the signals of `qa.signals`, trained on the
-tune half of the general dev set only (`citeqa eval --set halueval --half tune --train-judge`); its weights
-are a small data file in the package, `qa/data/judge.json`, which says how and when they were trained.
+under Domain Shift"). The judge is two logistic regressions over the signals of `qa.signals`:
 
-Two things are rules, not weights: an answer that is a refusal ("unknown") has nothing to show, and a
-yes/no question answered with neither yes nor no is not answered.
+- `answers`: P(the documents answer the question), trained on answerable against unanswerable questions;
+- `right`: P(the answer is right | the documents answer it), trained on the answerable questions.
+
+Their product is P(right), shown beside every answer. An answer is withheld when the documents most likely
+do not answer (`answers` below its threshold, set for a stated risk of answering what they do not say), or
+when it is most likely wrong (`right` below a floor). Keeping the two apart keeps a question the documents
+answer, but a small model answers doubtfully, from being withheld as if the documents did not say.
+
+The weights are trained on the tune half of the general dev set and half of the seed questions only
+(`make judge`, eval.calibrate), and kept in a small data file, `qa/data/judge.json`, which
+says how and when they were trained. Two things are rules, not weights: an answer that is a refusal
+("unknown") has nothing to show, and a yes/no question answered with neither yes nor no is not answered.
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ REASONS = {
     "rewritten": "The passages found do not answer this follow-up with certainty.",
 }
 UNSURE = "The passages found do not answer this question with certainty."
+NOT_ANSWERED = "The documents found do not seem to answer this question."
 
 
 def verification_messages(question: str, answer: str, sentences: Sequence[str]) -> list[dict[str, str]]:
@@ -98,14 +107,30 @@ class Weights:
                    dict(data.get("trained", {})))
 
 
-def load_weights(path: Path = WEIGHTS) -> dict[str, Weights]:
+@dataclass(frozen=True, slots=True)
+class Heads:
+    """One generator family's judge: P(the documents answer) and P(right | they do)."""
+
+    answers: Weights
+    right: Weights
+    trained: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Heads:
+        return cls(Weights.from_dict(data["answers"]), Weights.from_dict(data["right"]), dict(data.get("trained", {})))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"answers": self.answers.to_dict(), "right": self.right.to_dict(), "trained": self.trained}
+
+
+def load_weights(path: Path = WEIGHTS) -> dict[str, Heads]:
     """The saved judges, one per generator family ("language-model", "extractive")."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        return {family: Heads.from_dict(heads) for family, heads in data["judges"].items()}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise RuntimeError(f"cannot read the answer judge's weights at {path} ({exc}): reinstall citeqa, or "
-                           "retrain them with `citeqa eval --set halueval --half tune --train-judge`") from None
-    return {family: Weights.from_dict(w) for family, w in data["judges"].items()}
+                           "retrain them with `make judge`") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,22 +139,48 @@ class Decision:
     probability: float | None
 
 
-class Judge:
-    """Keeps or withholds an answer by its probability of being right (`threshold`: None keeps the trained one).
+def _main(weights: Weights, signals: dict[str, float]) -> tuple[str, float]:
+    pushes = weights.contributions(signals)
+    main = min(pushes, key=pushes.get)
+    return main, pushes[main]
 
-    `record_only` keeps every answer but still records the probability: how `--train-judge` sees all drafts.
+
+class Judge:
+    """Keeps or withholds an answer by the probability that it is right.
+
+    `threshold` overrides the trained threshold of `answers` (None keeps it). `record_only` keeps every answer
+    but still records its probability: how `make judge` sees every draft.
     """
 
     name = "judge"
 
-    def __init__(self, weights: dict[str, Weights] | None = None, threshold: float | None = None,
+    def __init__(self, weights: dict[str, Heads] | None = None, threshold: float | None = None,
                  record_only: bool = False) -> None:
         self.weights = weights if weights is not None else load_weights()
         self.threshold = threshold
         self.record_only = record_only
 
-    def family(self, generator: str) -> Weights | None:
+    def family(self, generator: str) -> Heads | None:
         return self.weights.get(EXTRACTIVE if generator == "extractive" else LANGUAGE_MODEL)
+
+    def probability(self, signals: dict[str, float], generator: str) -> float | None:
+        heads = self.family(generator)
+        return None if heads is None else heads.answers.probability(signals) * heads.right.probability(signals)
+
+    def accepts(self, signals: dict[str, float], generator: str) -> bool:
+        heads = self.family(generator)
+        return heads is None or self._failing(heads, signals) is None
+
+    def _failing(self, heads: Heads, signals: dict[str, float]) -> tuple[Weights, float, float] | None:
+        """The head that withholds the answer, with its probability and threshold; None when both keep it."""
+        answers = heads.answers.probability(signals)
+        threshold = heads.answers.threshold if self.threshold is None else self.threshold
+        if answers < threshold:
+            return heads.answers, answers, threshold
+        right = heads.right.probability(signals)
+        if right < heads.right.threshold:
+            return heads.right, right, heads.right.threshold
+        return None
 
     def decide(self, answer: str, signals: dict[str, float], analysis: QuestionAnalysis,
                generator: str) -> Decision:
@@ -139,25 +190,21 @@ class Judge:
         if analysis.form is Form.YES_NO and not YES_NO.match(answer):
             return Decision(Verdict(self.name, False, "The passages found do not settle this yes/no question.",
                                     f"“{answer[:200]}” is neither yes nor no"), None)
-        weights = self.family(generator)
-        if weights is None:
+        heads = self.family(generator)
+        if heads is None:
             return Decision(Verdict(self.name, True, detail="no trained judge for this generator"), None)
-        probability = weights.probability(signals)
-        threshold = weights.threshold if self.threshold is None else self.threshold
-        detail = f"P(right) {probability:.2f}, threshold {threshold:.2f}"
-        if probability >= threshold or self.record_only:
-            return Decision(Verdict(self.name, True, detail=detail), probability)
-        pushes = weights.contributions(signals)
-        main = min(pushes, key=pushes.get)
-        reason = self.reason(main, analysis).format(answer=answer[:120])
-        return Decision(Verdict(self.name, False, reason, f"{detail}; main reason {main} "
-                                f"({signals.get(main, float('nan')):.2f}, pushes {pushes[main]:+.2f})"), probability)
-
-    def accepts(self, probability: float | None, generator: str) -> bool:
-        weights = self.family(generator)
-        if probability is None or weights is None:
-            return True
-        return probability >= (weights.threshold if self.threshold is None else self.threshold)
+        probability = self.probability(signals, generator)
+        failing = self._failing(heads, signals)
+        if failing is None or self.record_only:
+            return Decision(Verdict(self.name, True, detail=f"P(right) {probability:.2f}"), probability)
+        weights, value, threshold = failing
+        head = "answers" if weights is heads.answers else "right"
+        main, push = _main(weights, signals)
+        reason = (REASONS.get(main, NOT_ANSWERED) if head == "answers" else self.reason(main, analysis))
+        return Decision(Verdict(self.name, False, reason.format(answer=answer[:120]),
+                                f"P({head}) {value:.2f} < {threshold:.2f}; main reason {main} "
+                                f"({signals.get(main, float('nan')):.2f}, pushes {push:+.2f}); P(right) "
+                                f"{probability:.2f}"), probability)
 
     @staticmethod
     def reason(signal: str, analysis: QuestionAnalysis) -> str:
@@ -165,8 +212,7 @@ class Judge:
             return f"The passages found do not give the {analysis.kind.value} asked for."
         if signal in ("supported", "support") and analysis.form is not Form.OPEN:
             return "The passages found do not cover everything this question compares."
-        return REASONS.get(signal, UNSURE)
-
+        return REASONS.get(signal, UNSURE) if signal in ("supported", "support") else UNSURE
     @staticmethod
     def main_reason(verdict: Verdict) -> str | None:
         """The signal that pushed hardest against a withheld answer, as `decide` recorded it."""

@@ -384,9 +384,7 @@ class Conflict:
             verified = self.verify.ask(work, question, other, [second])
             signals = dict(work.signals, verified=verified, kind=float(holds_kind(other, question)), supported=1.0,
                            support=1.0, answer_words=math.log1p(len(other.split())))
-            weights = self.judge.family(self.generator.name)
-            if verified is not None and weights is not None and self.judge.accepts(weights.probability(signals),
-                                                                                   self.generator.name):
+            if verified is not None and self.judge.accepts(signals, self.generator.name):
                 return True
             guess.append((second, other))
             return False

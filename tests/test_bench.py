@@ -115,7 +115,8 @@ def test_tiny_run_measures_every_stage_it_was_asked_for(tiny_run):
     assert tiny_run["code"] == 0
     status = {name: s["status"] for name, s in results["stages"].items()}
     assert status == {"index": "ok", "noop": "ok", "retrieval": "ok", "answers": "ok", "naive": "skipped",
-                      "engines": "skipped", "quality": "skipped", "start": "ok", "rss": "ok", "stores": "skipped"}
+                      "engines": "skipped", "quality": "skipped", "start": "ok", "rss": "ok", "stores": "skipped",
+                      "compute": "skipped"}
     product = results["index"]["engines"][results["index"]["product_engine"]]
     assert product["documents"] == 3 and product["chunks"] >= 3
     assert results["noop"]["chunks_embedded"] == 0  # nothing changed: nothing embedded again
@@ -294,3 +295,10 @@ def test_a_worker_reports_its_own_peak_memory_not_its_parents():
                            capture_output=True, text=True, check=True)
     del ballast
     assert float(child.stdout) < 300
+
+
+def test_the_compute_stage_reports_recall_for_each_pair_of_types():
+    rows = [{"set": "seeds", "documents": "int8", "queries": "float32", "questions": 81, "recall@5 hybrid": 1.0,
+             "recall@5 dense": 0.988}]
+    md = report.markdown(full_results() | {"compute": {"cpu": "AMD EPYC", "rows": rows, "types": ["int8", "float32"]}})
+    assert "Indexes across CPUs" in md and "| seeds | int8 | float32 | 81 | 1.000 | 0.988 |" in md

@@ -4,24 +4,39 @@ import json
 
 import numpy as np
 
-from eval.calibrate import Example, ablation, auroc, examples, fit, probabilities, threshold_for, write_weights
+from eval.calibrate import (
+    Example,
+    ablation,
+    auroc,
+    examples,
+    fit,
+    floor_for,
+    kept,
+    probabilities,
+    score,
+    threshold_for,
+    write_weights,
+)
 
 
 def rows(n: int = 60) -> list[Example]:
-    """`good` separates right from wrong answers; `noise` does not."""
+    """`good` separates right from wrong answers, `answered` answerable questions from the others; `noise`
+    neither."""
     rng = np.random.default_rng(0)
     out = []
     for i in range(n):
-        right = i % 2 == 0
-        out.append(Example(f"q{i}", True, right, True, {"good": float(right) + rng.normal(0, 0.3),
-                                                        "noise": float(rng.normal())}))
+        answerable = i % 3 != 0
+        right = answerable and i % 2 == 0
+        out.append(Example(f"q{i}", answerable, right, True, {"good": float(right) + rng.normal(0, 0.3),
+                                                              "answered": float(answerable) + rng.normal(0, 0.3),
+                                                              "noise": float(rng.normal())}))
     return out
 
 
 def test_a_separating_signal_gets_a_high_auroc():
     train = rows()
-    weights = fit(train, ["good", "noise"])
-    assert auroc(probabilities(weights, train), np.array([r.right for r in train])) > 0.9
+    heads = fit(train, ["good", "answered", "noise"])
+    assert auroc(probabilities(heads, train), np.array([r.right for r in train])) > 0.9
 
 
 def test_the_threshold_keeps_wrong_answers_under_the_stated_risk():
@@ -31,15 +46,26 @@ def test_the_threshold_keeps_wrong_answers_under_the_stated_risk():
 
 
 def test_the_ablation_has_a_row_per_signal_and_one_without_the_judge():
-    table = ablation(rows(), rows(40), ["good", "noise"])
-    assert [r["removed"] for r in table] == ["", "good", "noise", "judge"]
+    table = ablation(rows(), rows(40), ["good", "answered", "noise"])
+    assert [r["removed"] for r in table] == ["", "good", "answered", "noise", "judge"]
     assert table[0]["auroc"] > table[1]["auroc"]
+
+
+def test_the_answers_head_keeps_unanswerable_questions_out_at_the_stated_risk():
+    heads = fit(rows(), ["good", "answered", "noise"], risk=0.05)
+    assert score(rows(90), kept(heads, rows(90)))["unanswerable_abstained"] >= 0.9
+
+
+def test_the_floor_withholds_only_where_answers_are_almost_surely_wrong():
+    p = np.array([0.05, 0.1, 0.2, 0.3, 0.6, 0.9])
+    right = np.array([False, False, False, True, True, True])
+    assert 0.2 < floor_for(p, right, 0.9) < 0.3
 
 
 def test_an_answer_withheld_before_the_judge_is_no_example_but_still_a_question():
     document = {"questions": [
         {"question": "a?", "answerable": True, "answers": ["41"],
-         "results": {"m": {"candidate": "41", "signals": {"good": 1.0}, "error": ""}}},
+         "results": {"m": {"candidate": "41", "signals": {"good": 1.0}, "error": "", "checks": [["judge", True]]}}},
         {"question": "b?", "answerable": False, "answers": [],
          "results": {"m": {"candidate": "", "signals": {}, "error": ""}}}]}
     found = examples(document, "m")

@@ -8,7 +8,7 @@ import pytest
 from qa.answer import Answer, Evidence
 from qa.assistant import Assistant
 from qa.errors import QuestionError
-from qa.judge import LANGUAGE_MODEL, Judge, Weights
+from qa.judge import LANGUAGE_MODEL, Heads, Judge, Weights
 from tests.support import ScriptedGenerator
 
 REPO = Path(__file__).resolve().parents[1]
@@ -16,7 +16,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 # A judge that wants an answer stated by its citations and of the kind asked: the tests below are about what the
 # assistant does with its verdict, not about the trained weights.
-JUDGE = Judge(weights={LANGUAGE_MODEL: Weights(("supported", "kind"), (0.5, 0.5), (0.5, 0.5), (2.0, 2.0), 0.0, 0.6)})
+JUDGE = Judge(weights={LANGUAGE_MODEL: Heads(
+    Weights(("supported",), (0.5,), (0.5,), (2.0,), 0.0, 0.6), Weights(("kind",), (0.5,), (0.5,), (2.0,), 0.0, 0.3))})
 
 
 @pytest.fixture

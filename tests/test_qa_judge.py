@@ -4,14 +4,16 @@ import pytest
 
 from qa.analysis import analyse
 from qa.engines import Piece
-from qa.judge import LANGUAGE_MODEL, Judge, Weights, load_weights, verification_messages, yes_share
+from qa.judge import LANGUAGE_MODEL, Heads, Judge, Weights, load_weights, verification_messages, yes_share
 
 SUPPORT_MATTERS = Weights(features=("supported", "kind"), mean=(0.5, 0.5), scale=(0.5, 0.5), coef=(2.0, 1.0),
                           intercept=0.0, threshold=0.5)
+ALWAYS_RIGHT = Weights(features=("kind",), mean=(0.5,), scale=(0.5,), coef=(0.0,), intercept=10.0, threshold=0.0)
 
 
 def judge(**kwargs) -> Judge:
-    return Judge(weights={LANGUAGE_MODEL: SUPPORT_MATTERS}, **kwargs)
+    """P(the documents answer) rests on support and kind; every answer they give is right."""
+    return Judge(weights={LANGUAGE_MODEL: Heads(SUPPORT_MATTERS, ALWAYS_RIGHT)}, **kwargs)
 
 
 def test_a_signal_above_its_mean_raises_the_probability():
@@ -35,10 +37,17 @@ def test_a_threshold_set_by_hand_overrides_the_trained_one():
 
 
 def test_the_main_reason_is_the_signal_that_pushed_hardest_down():
-    decision = judge(threshold=0.9).decide("the ribbon", {"supported": 1.0, "kind": 0.0},
-                                           analyse("Who cut the ribbon?"), "m")
+    decision = judge(threshold=0.9).decide("Ines Varga", {"supported": 0.0, "kind": 1.0}, analyse("Who won?"), "m")
+    assert not decision.verdict.keep and decision.verdict.reason == "The passages found do not say “Ines Varga”."
+    assert "main reason supported" in decision.verdict.detail
+
+
+def test_a_likely_wrong_answer_to_what_the_documents_answer_gives_the_right_heads_reason():
+    wrong_kind = Weights(("kind",), (0.5,), (0.5,), (3.0,), 0.0, 0.5)
+    decision = Judge(weights={LANGUAGE_MODEL: Heads(ALWAYS_RIGHT, wrong_kind)}).decide(
+        "the ribbon", {"kind": 0.0}, analyse("Who cut the ribbon?"), "m")
     assert not decision.verdict.keep and decision.verdict.reason == \
-        "The passages found do not give the person asked for." and "main reason kind" in decision.verdict.detail
+        "The passages found do not give the person asked for." and "P(right)" in decision.verdict.detail
 
 
 def test_a_refusal_has_nothing_to_show():
@@ -62,8 +71,9 @@ def test_a_generator_family_without_weights_keeps_the_answer_unmeasured():
 
 
 def test_a_person_asked_and_a_description_given_can_be_repaired():
-    verdict = judge(threshold=0.9).decide("the officer", {"supported": 1.0, "kind": 0.0},
-                                          analyse("Who shot Tomas Berg?"), "m").verdict
+    wrong_kind = Weights(("kind",), (0.5,), (0.5,), (3.0,), 0.0, 0.5)
+    verdict = Judge(weights={LANGUAGE_MODEL: Heads(ALWAYS_RIGHT, wrong_kind)}).decide(
+        "the officer", {"kind": 0.0}, analyse("Who shot Tomas Berg?"), "m").verdict
     assert "name" in Judge.repair_hint(verdict, analyse("Who shot Tomas Berg?"))
 
 
@@ -86,11 +96,12 @@ def test_the_verification_prompt_holds_the_text_the_question_and_the_answer():
 def test_the_saved_weights_load_with_how_they_were_trained():
     weights = load_weights()
     assert set(weights) == {"language-model", "extractive"}
-    for trained in weights.values():
-        assert trained.features and trained.trained["examples"] > 0 and "tune" in trained.trained["recipe"]
-        assert 0.0 < trained.threshold < 1.0
+    for heads in weights.values():
+        assert heads.answers.features and heads.trained["examples"] > 0
+        assert any("--half tune" in run for run in heads.trained["on"])
+        assert 0.0 < heads.answers.threshold < 1.0
 
 
 def test_weights_that_cannot_be_read_name_the_command_that_retrains_them(tmp_path):
-    with pytest.raises(RuntimeError, match="--train-judge"):
+    with pytest.raises(RuntimeError, match="make judge"):
         load_weights(tmp_path / "missing.json")

@@ -8,7 +8,7 @@ from qa.analysis import analyse
 from qa.answer import Citation, Confidence, Evidence
 from qa.citing import CitedClaim
 from qa.evidence import EvidenceSelector
-from qa.judge import LANGUAGE_MODEL, Judge, Weights
+from qa.judge import LANGUAGE_MODEL, Heads, Judge, Weights
 from qa.prompt import Prompt
 from qa.signals import measure
 from qa.steps import (
@@ -147,7 +147,8 @@ def test_the_signals_see_an_answer_that_holds_no_name_for_who():
     assert measure(work)["kind"] == 0.0
 
 
-PERSON_JUDGE = Judge(weights={LANGUAGE_MODEL: Weights(("kind",), (0.5,), (0.5,), (3.0,), 0.0, 0.5)})
+PERSON_JUDGE = Judge(weights={LANGUAGE_MODEL: Heads(Weights(("kind",), (0.5,), (0.5,), (0.0,), 9.0, 0.5),
+                                                    Weights(("kind",), (0.5,), (0.5,), (3.0,), 0.0, 0.5))})
 
 
 def repairable(generator: ScriptedGenerator) -> tuple[Work, list]:
