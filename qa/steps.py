@@ -305,8 +305,9 @@ class Repair:
     def _add_missing_sides(self, work: Work) -> bool:
         if self.index is None or self.selector is None or self.prompt is None:
             return False
-        cited = " ".join(c.text for c in work.citations())
-        missing = [s for s in subjects(work.answer, work.analysis) if not coverage(terms(s), terms(cited)) >= 0.5]
+        found = [terms(e.text) for e in work.sentences]
+        missing = [s for s in subjects(work.answer, work.analysis)
+                   if not any(coverage(terms(s), held) >= 0.5 for held in found)]
         have = {(e.source, e.start) for e in work.sentences}
         added = []
         for side in missing:

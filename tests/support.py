@@ -271,14 +271,16 @@ def ctranslate2_offering(monkeypatch, types: frozenset[str]) -> Iterator[None]:
 # -- generators that write what a test says ------------------------------------------------------------------
 class ScriptedGenerator:
     """Writes the same draft to every prompt, or the draft of the first hint the prompt holds (`after_hint`), and
-    answers any other chat turns (verification, a second opinion) with `reply`, "yes" holding `yes` of the
-    first token's probability."""
+    answers any other chat turns with the reply of the first of `replies` their last turn holds, else `reply`
+    (verification, a second opinion), "yes" holding `yes` of the first token's probability (a reply may be a
+    (text, yes) pair of its own)."""
 
     engine = "script"
 
     def __init__(self, text: str, reply: str = "Yes", yes: float = 0.9, after_hint: dict[str, str] | None = None,
-                 name: str = "scripted") -> None:
+                 replies: dict[str, str] | None = None, name: str = "scripted") -> None:
         self.text, self.reply, self.yes, self.after_hint, self.name = text, reply, yes, after_hint or {}, name
+        self.replies = replies or {}
         self.prompts: list = []
 
     def count_tokens(self, text: str) -> int:
@@ -299,4 +301,6 @@ class ScriptedGenerator:
         from qa.engines import Piece
 
         self.prompts.append(messages)
-        yield Piece(self.reply, -0.1, 1, (("yes", self.yes), ("no", 1 - self.yes)))
+        reply = next((r for marker, r in self.replies.items() if marker in messages[-1]["content"]), self.reply)
+        reply, yes = reply if isinstance(reply, tuple) else (reply, self.yes)
+        yield Piece(reply, -0.1, 1, (("yes", yes), ("no", 1 - yes)))

@@ -146,3 +146,45 @@ def test_a_role_answered_with_a_name_the_passages_do_not_hold_gets_the_holder_th
     answer = assistant.with_generator(ScriptedGenerator("Bob Smith")).ask("Who is the mayor?")
     assert not answer.abstained and "Alice Grant" in answer.text and "Bob Smith" not in answer.text
     assert "Mayor Alice Grant" in answer.citations[0].text
+
+
+# A judge that believes what the verification prompt believes: the conflict rule's tests turn on that alone.
+BELIEVER = Judge(weights={LANGUAGE_MODEL: Heads(Weights(("verified",), (0.5,), (0.25,), (4.0,), 0.0, 0.5),
+                                                Weights(("verified",), (0.5,), (0.25,), (0.0,), 9.0, 0.0))})
+
+
+@pytest.fixture
+def disagreeing(tmp_path, embedder):
+    corpus = tmp_path / "ferry"
+    corpus.mkdir()
+    (corpus / "first.txt").write_text("The Orvale ferry sank in 1952, the harbour master said.\n", encoding="utf-8")
+    (corpus / "second.txt").write_text("Records show the Orvale ferry sank in 1954 off the point.\n", encoding="utf-8")
+    a = Assistant(index_dir=tmp_path / "idx", generator="extractive", embedder=embedder, judge=BELIEVER)
+    a.add([corpus])
+    return a
+
+
+# The second opinion on a lone sentence ("Context: …"), then "yes" to "do they differ?" and to the verification.
+SECOND_OPINION = {"Context:": "1954"}
+
+
+def test_two_documents_that_each_state_their_answer_are_a_conflict(disagreeing):
+    generator = ScriptedGenerator("1952", replies=SECOND_OPINION, yes=0.95)
+    answer = disagreeing.with_generator(generator).ask("In what year did the Orvale ferry sink?")
+    assert answer.conflict and "1952" in answer.text and "1954" in answer.text and len(answer.citations) == 2
+
+
+def test_a_differing_answer_the_judge_does_not_accept_means_guessing(disagreeing):
+    doubted = {**SECOND_OPINION, "Proposed answer: 1954": ("No", 0.1)}
+    answer = disagreeing.with_generator(ScriptedGenerator("1952", replies=doubted, yes=0.95)).ask(
+        "In what year did the Orvale ferry sink?")
+    assert answer.abstained and rejected_by(answer) == "conflict" and "different answers" in answer.reason
+
+
+def test_a_comparison_missing_one_side_searches_for_it_and_asks_again(assistant):
+    question = "Which opened to the public earlier, the Harbour Bridge or the Westford public library?"
+    narrow = Assistant(config=assistant.config.with_(top_k=1), index=assistant.index, judge=JUDGE,
+                       generator=ScriptedGenerator("the Westford public library"))
+    answer = narrow.ask(question)
+    assert not answer.abstained and answer.searches == 2 and answer.calls >= 2
+    assert {c.source for c in answer.citations} == {"harbour.txt", "library.md"}
