@@ -105,6 +105,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if streamed:
         print("\r\033[K", end="")
     print(answer.text)
+    if answer.probability is not None:
+        print(f"  confidence {answer.probability:.0%} (the answer judge's probability that it is right)")
     if answer.abstained:
         print(f"  {answer.reason}" + (f" ({answer.detail})" if answer.detail else ""))
         for n, p in enumerate(answer.passages[:3], 1):

@@ -66,6 +66,9 @@ class QuestionAnalysis:
     asks_speaker: bool  # who said or did something by speaking: the speaker may be the answer
 
 
+BREAK = re.compile(r"[,;:()\[\]\"“”]")
+
+
 def question_kind(question: str) -> Kind:
     for pattern, kind in KIND_RULES:
         if pattern.search(question):
@@ -74,11 +77,20 @@ def question_kind(question: str) -> Kind:
 
 
 def proper_names(text: str) -> list[str]:
-    """Runs of capitalised words ("Frederic Zelnik", "Bank of England"), without sentence-opening words."""
+    """Runs of capitalised words ("Frederic Zelnik", "Bank of England"), without sentence-opening words.
+
+    Punctuation between two words ends a run: "Des Moines, Iowa" is two names, not one."""
     names: list[str] = []
-    words = re.findall(r"[\w’'\-.&]+", text)
+    matches = list(re.finditer(r"[\w’'\-.&]+", text))
     run: list[str] = []
-    for word in [*words, ""]:
+    for n, word in enumerate([m.group() for m in matches] + [""]):
+        gap = text[matches[n - 1].end():matches[n].start()] if 0 < n < len(matches) else ""
+        if run and BREAK.search(gap):
+            while run and run[-1].lower() in NAME_CONNECTORS:
+                run.pop()
+            if run:
+                names.append(" ".join(run).rstrip("."))
+            run = []
         capital = bool(CAPITALISED.fullmatch(word)) and word not in NOT_NAMES
         if capital or (run and word.lower() in NAME_CONNECTORS):
             run.append(word)

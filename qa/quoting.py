@@ -88,13 +88,15 @@ def _bare(word: str) -> str:
 
 
 def full_name(answer: str, sentence: str, analysis: QuestionAnalysis | None = None) -> str:
-    """The sentence's whole name holding every word of a clipped name ("Chenango" → "Chenango Canal").
+    """The sentence's whole name holding a one-word answer ("Chenango" → "Chenango Canal", "Varga" → "Ines Varga").
 
+    An answer of two words or more is a name already: "Vincent Kompany" is not made "Vincent Jean Mpoy
+    Kompany" (on the general dev set, lengthening such names cost F1 and broke the gold answer's words).
     Every word of the answer must be a word of the name, exactly: "World War I" is no part of "World War II".
     Leading titles ("Mayor"), words the question already holds ("Transport Minister"), a capitalised
     sentence opener ("During") and a trailing month or possessive are not part of it.
     """
-    if not terms(answer) or not proper_names(answer):
+    if not terms(answer) or not proper_names(answer) or len(answer.split()) > 1:
         return answer
     wanted = {_bare(w) for w in answer.split()} - {""}
     asked = set(analysis.terms) if analysis else set()

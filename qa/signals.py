@@ -3,7 +3,7 @@
 - the generator's confidence: mean token log-probability, the first token's probability, the probability
   it gave to beginning with a refusal;
 - the verification prompt's share of "yes" (`verified`, set by the `verify` step);
-- retrieval: the best dense score, the dense margin to the next passage, and the largest share of the
+- retrieval: the best sentence's score (`qa.evidence`), the best dense score, the dense margin to the next passage, and the largest share of the
   question's terms one retrieved passage holds (BM25's own scores depend on the corpus's size);
 - what the cited documents hold of the question: its content terms (`coverage`) and its names (`names`);
 - the answer: of the kind asked (a date for "when?"), stated by its citations (`supported`, `support`), its
@@ -34,6 +34,7 @@ def measure(work: Work) -> dict[str, float]:
     for name, value in (("mean_logprob", sure.mean_logprob), ("first_token", sure.first), ("refusal", sure.refusal)):
         if value is not None:
             signals[name] = float(value)
+    signals["evidence_top"] = work.sentences[0].score if work.sentences else 0.0
     dense = sorted((p.dense_score for p in work.passages if p.dense_score is not None), reverse=True)
     signals["dense_top"] = dense[0] if dense else 0.0
     signals["dense_margin"] = dense[0] - dense[1] if len(dense) > 1 else signals["dense_top"]
