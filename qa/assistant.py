@@ -158,7 +158,7 @@ class Assistant:
         prompt = BuildPrompt(generator, self.selector, c.context, c.evidence_tokens, c.max_evidence)
         steps = [Understand(), Retrieve(self.index, top_k or c.top_k, c.conflict_depth, c.retrieval_mode),
                  Select(self.selector, c.min_relevance), prompt, *drafting,
-                 Repair(generator, drafting, self.index, self.selector, prompt),
+                 Repair(generator, self.judge, drafting, self.index, self.selector, prompt),
                  Conflict(self.selector, generator, lock, verify, self.judge, c.conflict_margin, top_k or c.top_k)]
         return [s for s in steps if s.name in c.steps or s.name in ALWAYS]
 

@@ -50,6 +50,7 @@ REASONS = {
 }
 UNSURE = "The passages found do not answer this question with certainty."
 NOT_ANSWERED = "The documents found do not seem to answer this question."
+REFUSED = "the generator replied "
 
 
 def verification_messages(question: str, answer: str, sentences: Sequence[str]) -> list[dict[str, str]]:
@@ -186,7 +187,7 @@ class Judge:
                generator: str) -> Decision:
         if not answer.strip() or REFUSAL.search(answer):
             return Decision(Verdict(self.name, False, "The passages found do not answer this question.",
-                                    f"the generator replied “{answer[:200]}”"), None)
+                                    f"{REFUSED}“{answer[:200]}”"), None)
         if analysis.form is Form.YES_NO and not YES_NO.match(answer):
             return Decision(Verdict(self.name, False, "The passages found do not settle this yes/no question.",
                                     f"“{answer[:200]}” is neither yes nor no"), None)
@@ -226,9 +227,17 @@ class Judge:
         return analysis.form is not Form.OPEN and Judge.main_reason(verdict) in ("supported", "support", "names",
                                                                                  "coverage")
 
-    @staticmethod
-    def repair_hint(verdict: Verdict, analysis: QuestionAnalysis) -> str | None:
-        """What a second draft is told, when the judge's main reason is one a second draft can fix."""
+    def repair_hint(self, verdict: Verdict, analysis: QuestionAnalysis, signals: dict[str, float],
+                    generator: str) -> str | None:
+        """What a second draft is told, when the judge's main reason is one a second draft can fix: a refusal
+        where the documents most likely answer, a description where a person was asked, a date missing."""
+        if verdict.check == self.name and verdict.detail.startswith(REFUSED):
+            heads = self.family(generator)
+            threshold = heads.answers.threshold if heads and self.threshold is None else self.threshold
+            if heads is None or not signals or heads.answers.probability(signals) < threshold:
+                return None
+            return "The context holds the answer: give your best short answer from it." + (
+                " Answer yes or no." if analysis.form is Form.YES_NO else "")
         main = Judge.main_reason(verdict)
         if main == "kind" and analysis.kind is Kind.PERSON:
             return "Answer with the person's name, as the context gives it."

@@ -289,7 +289,8 @@ class JudgeStep:
 class Repair:
     """When the judge's main reason can be fixed, ask once more; abstain only if the second draft fails too.
 
-    - a description where a person was asked, a date missing: the second draft is told what to answer with;
+    - a refusal ("unknown") where the documents most likely answer, a description where a person was asked, a
+      date missing: the second draft is told what to answer with;
     - one side of a comparison missing from the passages: each side without a cited sentence is searched for
       (in the answer's snapshot) and its best sentences join the prompt.
     """
@@ -297,9 +298,9 @@ class Repair:
     name = "repair"
     after_rejection = True  # it runs only after one
 
-    def __init__(self, generator: Generator, redo: Sequence[Step], index: Index | None = None,
+    def __init__(self, generator: Generator, judge: Judge, redo: Sequence[Step], index: Index | None = None,
                  selector: EvidenceSelector | None = None, prompt: BuildPrompt | None = None, per_side: int = 2) -> None:
-        self.generator, self.redo, self.index, self.selector = generator, list(redo), index, selector
+        self.generator, self.judge, self.redo, self.index, self.selector = generator, judge, list(redo), index, selector
         self.prompt, self.per_side = prompt, per_side
 
     def _add_missing_sides(self, work: Work) -> bool:
@@ -325,7 +326,7 @@ class Repair:
         rejected = work.rejected
         if rejected is None or work.prompt is None or self.generator.name == "extractive":
             return
-        hint = Judge.repair_hint(rejected, work.analysis)
+        hint = self.judge.repair_hint(rejected, work.analysis, work.signals, self.generator.name)
         if hint is None and not (Judge.missing_side(rejected, work.analysis) and self._add_missing_sides(work)):
             return
         work.repaired = Judge.main_reason(rejected) or rejected.check
@@ -340,9 +341,12 @@ class Repair:
 
 class Conflict:
     """Another document that answers the question differently, reported beside the answer. Only a real
-    disagreement counts: the other answer is stated by its own sentence, judged right by the same judge, and
-    the model, shown both sentences, says they answer the same question differently. Two differing answers
-    that are not both accepted mean the model is guessing: the answer then abstains."""
+    disagreement counts: the other answer is stated by its own sentence, accepted by the same judge, and the
+    model, shown both sentences, says they answer the same question differently.
+
+    A differing answer the judge does not accept is not reported. Withholding the answer then, as a sign that
+    the model guesses, was measured and dropped: with the judge in place it cost 3.3 points of containment on
+    the general check half and 5 on the seeds for 4 and 0 points of abstention on unanswerable questions."""
 
     name = "conflict"
 
@@ -376,8 +380,6 @@ class Conflict:
             prompt = build_prompt(question, sentences, [], self.generator.count_tokens, "sentences", 400, 1)
             return self._generate(work, prompt.messages)
 
-        guess: list[tuple[Evidence, str]] = []
-
         def disagree(question: QuestionAnalysis, first: Evidence, _: str, second: Evidence, other: str) -> bool:
             reply = self._generate(work, disagreement_messages(question, first.text, second.text))
             if not (YES_NO.match(reply) and reply.strip().lower().startswith("yes")):
@@ -385,16 +387,9 @@ class Conflict:
             verified = self.verify.ask(work, question, other, [second])
             signals = dict(work.signals, verified=verified, kind=float(holds_kind(other, question)), supported=1.0,
                            support=1.0, answer_words=math.log1p(len(other.split())))
-            if verified is not None and self.judge.accepts(signals, self.generator.name):
-                return True
-            guess.append((second, other))
-            return False
+            return verified is not None and self.judge.accepts(signals, self.generator.name)
 
         found = find_conflict(analysis, work.claim.text, cited, candidates, self.margin, ask, disagree)
         if found is not None:
             work.conflict = (found.evidence, found.answer)
-            work.keep(self.name, f"another document says “{found.answer}”")
-        elif guess:
-            work.reject(self.name, "The documents give different answers, and the passages do not settle which.",
-                        f"another document suggests “{guess[0][1]}”, which the judge does not accept")
         return NOTHING

@@ -174,11 +174,11 @@ def test_two_documents_that_each_state_their_answer_are_a_conflict(disagreeing):
     assert answer.conflict and "1952" in answer.text and "1954" in answer.text and len(answer.citations) == 2
 
 
-def test_a_differing_answer_the_judge_does_not_accept_means_guessing(disagreeing):
+def test_a_differing_answer_the_judge_does_not_accept_is_no_conflict(disagreeing):
     doubted = {**SECOND_OPINION, "Proposed answer: 1954": ("No", 0.1)}
     answer = disagreeing.with_generator(ScriptedGenerator("1952", replies=doubted, yes=0.95)).ask(
         "In what year did the Orvale ferry sink?")
-    assert answer.abstained and rejected_by(answer) == "conflict" and "different answers" in answer.reason
+    assert not answer.abstained and not answer.conflict and "1954" not in answer.text
 
 
 def test_a_comparison_missing_one_side_searches_for_it_and_asks_again(assistant):

@@ -74,13 +74,19 @@ def test_a_person_asked_and_a_description_given_can_be_repaired():
     wrong_kind = Weights(("kind",), (0.5,), (0.5,), (3.0,), 0.0, 0.5)
     verdict = Judge(weights={LANGUAGE_MODEL: Heads(ALWAYS_RIGHT, wrong_kind)}).decide(
         "the officer", {"kind": 0.0}, analyse("Who shot Tomas Berg?"), "m").verdict
-    assert "name" in Judge.repair_hint(verdict, analyse("Who shot Tomas Berg?"))
+    assert "name" in judge().repair_hint(verdict, analyse("Who shot Tomas Berg?"), {"kind": 0.0}, "m")
 
 
 def test_an_unsupported_answer_is_not_repaired():
     verdict = judge(threshold=0.9).decide("Ines Varga", {"supported": 0.0, "kind": 1.0}, analyse("Who won?"),
                                           "m").verdict
-    assert Judge.repair_hint(verdict, analyse("Who won?")) is None
+    assert judge().repair_hint(verdict, analyse("Who won?"), {"supported": 0.0, "kind": 1.0}, "m") is None
+
+
+def test_a_refusal_where_the_documents_likely_answer_is_asked_again():
+    verdict = judge().decide("unknown", {}, analyse("Who won?"), "m").verdict
+    assert "best short answer" in judge().repair_hint(verdict, analyse("Who won?"), {"supported": 1.0, "kind": 1.0}, "m")
+    assert judge().repair_hint(verdict, analyse("Who won?"), {"supported": 0.0, "kind": 0.0}, "m") is None
 
 
 def test_the_share_of_yes_comes_from_the_first_tokens_alternatives():

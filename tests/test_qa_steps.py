@@ -165,12 +165,12 @@ def test_a_description_where_a_person_was_asked_is_asked_again_with_the_reason()
     generator = ScriptedGenerator("The officer", after_hint={"person's name": "Ines Varga"})
     work, drafting = repairable(generator)
     assert work.rejected is not None
-    list(Repair(generator, drafting).run(work))
+    list(Repair(generator, PERSON_JUDGE, drafting).run(work))
     assert work.rejected is None and work.claim.text == "Ines Varga" and work.repaired == "kind"
 
 
 def test_a_second_draft_that_fails_too_abstains():
     generator = ScriptedGenerator("The officer")
     work, drafting = repairable(generator)
-    list(Repair(generator, drafting).run(work))
+    list(Repair(generator, PERSON_JUDGE, drafting).run(work))
     assert work.rejected is not None and work.calls == 2
