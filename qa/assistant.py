@@ -17,7 +17,7 @@ import numpy as np
 from index.corpus import Index
 from index.documents import IndexReport, Passage
 from index.backend import StoreSnapshot as Snapshot
-from index.store import DocumentInfo
+from index.backend import DocumentInfo
 from qa.analysis import Form, Kind, QuestionAnalysis, analyse, holds_kind
 from qa.answer import Answer, Citation, Confidence, Evidence, Verdict
 from qa.checks import Check, Draft, build_checks, run_checks
