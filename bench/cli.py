@@ -4,8 +4,9 @@
 
 Stages, in order: index (bulk indexing per embedding engine, on --index-corpus), noop (re-index with nothing
 to do), retrieval, answers (with the naive baseline beside them: naive), engines (CTranslate2 against torch
-on the same prompts), quality (the seeds eval per engine), start (warm `citeqa ask`), rss (peak memory
-serving), stores (the store comparison). Everything lands in OUT/bench.json and OUT/bench.md.
+on the same prompts), quality (the seeds eval per engine), start (warm `citeqa ask`, and where its start goes,
+stage by stage), rss (peak memory serving), stores (the store comparison). Everything lands in OUT/bench.json
+and OUT/bench.md.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def _names(text: str | None) -> set[str]:
 
 def plan_from(args: argparse.Namespace) -> Plan:
     """The run's plan; a ValueError names the flag to fix."""
-    from qa.generators import DEFAULT_GENERATOR
+    from qa.sources import DEFAULT_GENERATOR
 
     only, skip = _names(args.only), _names(args.skip)
     left_out = {s: "not in --only" for s in STAGES if only and s not in only}

@@ -1,5 +1,5 @@
 """What `citeqa bench` measures as whole, fresh processes: bulk indexing per embedding engine, the no-op re-index,
-the warm start of `citeqa ask`, and the peak memory of a process serving answers."""
+the warm start of `citeqa ask` with its breakdown by stage, and the peak memory of a process serving answers."""
 
 from __future__ import annotations
 
@@ -128,6 +128,23 @@ def warm_start(index_dir: Path, generator: str, question: str, runs: int) -> dic
     if crashed:  # the answer was printed, so the time to it stands; the crash is reported beside it
         row["crashed"] = f"{len(crashed)} of {runs + 1} runs {_crash(crashed[0])['crashed']}"
     return row
+
+
+START_STAGES = ("imports", "index_open", "embedder_load", "generator_load", "first_answer")
+
+
+def start_breakdown(index_dir: Path, generator: str, question: str, runs: int) -> dict[str, Any]:
+    """Where the start of `citeqa ask` goes, stage by stage (`python -m bench.worker start`, p50 of `runs` fresh
+    processes, with the caches built by `warm_start`'s untimed run), and which modules it should not need it
+    imported."""
+    argv = worker_command("start", "--index", str(index_dir), "--generator", generator, "--question", question)
+    reports = [_report(timed_process(argv, timeout=HOURS, check=False)) for _ in range(runs)]
+    since_start = [r["since_process_start"] for r in reports if r.get("since_process_start") is not None]
+    return {"stages": {stage: float(np.median([r["stages"][stage] for r in reports])) for stage in START_STAGES},
+            "in_process": float(np.median([r["in_process"] for r in reports])),
+            "since_process_start": float(np.median(since_start)) if since_start else None,
+            "runs": [round(r["in_process"], 3) for r in reports], "engine": reports[-1]["engine"],
+            "imported": sorted({m for r in reports for m in r["imported"]})}
 
 
 def _answered(run: ProcessRun) -> ProcessRun:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from bench.machine import BUSY_LOAD
+from bench.processes import START_STAGES
 from bench.targets import Target, get, targets
 
 
@@ -170,7 +171,25 @@ def _start(results: dict) -> list[str]:
             "builds any missing cache. Memory: the peak resident set (VmHWM) of a process that loads the generator "
             "and answers in turn.",
             "", *table(["generator", "warm start p50", "runs (s)", "untimed first run", "peak RSS serving",
-                        "questions served", "engine", "note"], rows)]
+                        "questions served", "engine", "note"], rows), *_start_stages(start)]
+
+
+def _start_stages(start: dict) -> list[str]:
+    rows = []
+    for name, row in start.items():
+        b = (row or {}).get("breakdown") or {}
+        if not b:
+            continue
+        stages = b.get("stages") or {}
+        rows.append([name, *(_s(stages.get(stage)) for stage in START_STAGES), _s(b.get("in_process")),
+                     _s(b.get("since_process_start")), ", ".join(b.get("imported") or []) or "none"])
+    if not rows:
+        return []
+    return ["Where the start goes: the stages of `citeqa ask` in fresh processes (`python -m bench.worker start`), "
+            "p50 of each; the first answer includes every lazy first call. \"since process start\" adds the "
+            "interpreter's own start-up.",
+            "", *table(["generator", "imports", "index open", "embedder load", "generator load", "first answer",
+                        "in-process total", "since process start", "imported, not needed to answer"], rows)]
 
 
 def _retrieval(results: dict) -> list[str]:

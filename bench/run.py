@@ -167,7 +167,7 @@ class BenchRun:
                 "note": "This CPU has no AMX: torch bfloat16 is emulated" if emulated else ""}
 
     def measure_noop(self) -> dict[str, Any]:
-        from index.store import read_current
+        from index.faiss_store import read_current
 
         candidates = [self.bulk_dir(self.product_embedding)]
         candidates += [self.bulk_dir(processes.parse_embedding(spec)) for spec in self.plan.embeddings]
@@ -232,8 +232,12 @@ class BenchRun:
 
     def measure_start(self) -> dict[str, Any]:
         question = self.corpus.questions[0].text
-        return self.per_generator(lambda name: processes.warm_start(self.index_dir, name, question,
-                                                                    self.plan.warm_runs))
+
+        def start(name: str) -> dict[str, Any]:
+            row = processes.warm_start(self.index_dir, name, question, self.plan.warm_runs)
+            return {**row, "breakdown": processes.start_breakdown(self.index_dir, name, question, self.plan.warm_runs)}
+
+        return self.per_generator(start)
 
     def measure_rss(self) -> dict[str, Any]:
         questions = [q.text for q in self.corpus.questions[:self.plan.served_questions]]

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from index.config import STORES, IndexConfig
+from index.config import IndexConfig
 from index.corpus import Index
+from index.stores import STORES
 
 
 class ReusedEmbeddings:
@@ -57,7 +58,7 @@ def config_for(store: str, folder: Path, milvus_uri: str | None) -> IndexConfig:
     return IndexConfig(path=folder)
 
 
-def compare_stores(corpus: Path, queries: list[str], out: Path, stores: tuple[str, ...] = STORES,
+def compare_stores(corpus: Path, queries: list[str], out: Path, stores: tuple[str, ...] = tuple(STORES),
                    milvus_uri: str | None = None, k: int = 5, embedder: Any = None,
                    log=lambda message: None) -> dict[str, Any]:
     """Index `corpus` into each store under `out` (from scratch) and time it and `queries`; a dict of results."""

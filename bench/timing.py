@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from index.runtime import go_offline
+
 REPO = Path(__file__).resolve().parents[1]
-QUIET_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-             "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error"}
 
 
 def percentiles(values: list[float]) -> dict[str, float | int | None]:
@@ -58,8 +58,7 @@ def worker_command(*args: str) -> list[str]:
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """This environment, offline, with the checkout importable (the benchmark is not installed)."""
     env = dict(os.environ)
-    for name, value in QUIET_ENV.items():
-        env.setdefault(name, value)
+    go_offline(env)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [env.get("PYTHONPATH")])])
     env.update(extra or {})
     return env

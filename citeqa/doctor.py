@@ -64,7 +64,7 @@ def report(config: IndexConfig, cpu: CPU | None = None, cache: Path | None = Non
     from index.embedding import resolve_model_path
     from index.encoders import choose_backend, engine_of, resolve_dtype
     from index.model_cache import default_cache_dir
-    from qa.generators import DEFAULT_GENERATOR
+    from qa.sources import DEFAULT_GENERATOR
 
     cpu = cpu or this_cpu()
     cache = cache or default_cache_dir()

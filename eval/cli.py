@@ -124,7 +124,7 @@ def resolve_sources(args: argparse.Namespace) -> tuple[Path, Path | None, bool]:
     index = Path(index)
     if corpus is not None:
         return index, Path(corpus), False
-    from index.store import read_current
+    from index.faiss_store import read_current
 
     return index, (None if read_current(index) is not None else DEFAULT_CORPUS), False
 
@@ -184,10 +184,9 @@ def main(args: argparse.Namespace) -> int:
 
 def run_cli(argv: list[str] | None = None) -> int:
     """`python -m eval.cli`: the same command without the citeqa front door."""
-    import os
+    from index.runtime import go_offline
 
-    for name, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false")):
-        os.environ.setdefault(name, value)
+    go_offline()
     parser = argparse.ArgumentParser(prog="citeqa eval", description=__doc__.splitlines()[0])
     add_arguments(parser)
     return main(parser.parse_args(argv))

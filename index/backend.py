@@ -1,26 +1,53 @@
 """What `Index` needs from storage, so the same add/sync/remove/search logic runs on any store.
 
 Two stores implement it: the embedded FAISS + SQLite + BM25 folder (`index.faiss_store`, the default) and
-Milvus (`index.milvus_store`), for indexes that outgrow one machine or serve several chat processes. A store
-hands out snapshots: one consistent, read-only view that answers every read of one answer, while a writer
-builds the next view and publishes it at once.
+Milvus (`index.milvus_store`), for indexes that outgrow one machine or serve several chat processes;
+`index.stores` names them. A store hands out snapshots: one consistent, read-only view that answers every
+read of one answer, while a writer builds the next view and publishes it at once. What every store reports
+in the same words lives here too: the errors, whose messages say what to run, and `DocumentInfo`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
 from index.documents import Chunk, Document
-from index.store import DocumentInfo, IndexError_
 
-
+SCHEMA_VERSION = 1  # of what a store holds; an index of another version is rebuilt, never read
 MILVUS_TOKEN_ENV = "CITEQA_MILVUS_TOKEN"
+
+
+class IndexError_(RuntimeError):
+    """Base for index problems whose message tells the user what to run."""
+
+
+class IndexMismatchError(IndexError_):
+    pass
+
+
+class IndexCorruptError(IndexError_):
+    pass
+
+
+class IndexMissingError(IndexError_):
+    pass
 
 
 class StoreUnavailableError(IndexError_):
     """The store cannot be reached; the message names where it was looked for and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    source: str
+    title: str
+    sha256: str
+    chunks: int
+    characters: int
+    indexed_at: float
 
 
 class StoreSnapshot(Protocol):
@@ -68,7 +95,13 @@ class StoreWriter(Protocol):
 
 
 class Store(Protocol):
+    """A place an index lives, built from plain settings named as the `IndexConfig` fields they come from;
+    `to_dict()` gives them back, so that `type(store)(**store.to_dict())` is the same store."""
+
+    name: ClassVar[str]  # as `IndexConfig.store` names it
     location: str  # shown in messages: a folder, or a Milvus URI and collection
+
+    def to_dict(self) -> dict[str, Any]: ...
 
     def exists(self) -> bool: ...
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -11,28 +10,13 @@ from platformdirs import user_cache_dir
 
 from index.embedding import DEFAULT_EMBEDDING_MODEL
 from index.encoders import check_choices
+from index.milvus_store import check_milvus_settings
+from index.stores import STORES
+from index.vectors import check_dense_settings
 
 
 def default_index_dir() -> Path:
     return Path(user_cache_dir("citeqa")) / "index"
-
-
-STORES = ("faiss", "milvus")
-MILVUS_INDEXES = ("FLAT", "HNSW", "IVF_FLAT", "IVF_PQ", "DISKANN", "AUTOINDEX")  # the last three: servers only
-_COLLECTION = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,200}")
-
-
-def check_store_settings(store: str, milvus_uri: str, milvus_collection: str, milvus_index: str) -> None:
-    if store not in STORES:
-        raise ValueError(f"store must be one of {', '.join(STORES)}, not {store!r}")
-    if milvus_uri and not (milvus_uri.endswith(".db") or re.match(r"(https?|tcp|unix)://", milvus_uri)):
-        raise ValueError(f"milvus_uri must be a Milvus Lite file ending in .db or a server URL such as "
-                         f"http://localhost:19530, not {milvus_uri!r}")
-    if milvus_collection and not _COLLECTION.fullmatch(milvus_collection):
-        raise ValueError(f"milvus_collection must be letters, digits and underscores (not starting with a digit), "
-                         f"not {milvus_collection!r}")
-    if milvus_index not in MILVUS_INDEXES:
-        raise ValueError(f"milvus_index must be one of {', '.join(MILVUS_INDEXES)}, not {milvus_index!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +53,13 @@ class IndexConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", Path(self.path).expanduser() if self.path else default_index_dir())
-        if self.dense_kind not in {"auto", "flat", "ivf"}:
-            raise ValueError(f"dense_kind must be auto, flat or ivf, not {self.dense_kind!r}")
+        check_dense_settings(self.dense_kind, self.ivf_nprobe)
         check_choices(self.embedding_backend, self.embedding_dtype)
-        check_store_settings(self.store, self.milvus_uri, self.milvus_collection, self.milvus_index)
+        if self.store not in STORES:
+            raise ValueError(f"store must be one of {', '.join(STORES)}, not {self.store!r}")
+        check_milvus_settings(self.milvus_uri, self.milvus_collection, self.milvus_index)
         if self.query_threads is not None and self.query_threads < 1:
             raise ValueError("query_threads must be at least 1, or None")
-        if self.ivf_nprobe < 1:
-            raise ValueError("ivf_nprobe must be at least 1")
         if self.chunk_tokens < 16:
             raise ValueError("chunk_tokens must be at least 16")
         if self.dense_weight < 0 or self.keyword_weight < 0 or self.dense_weight + self.keyword_weight <= 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 import time
@@ -12,29 +13,25 @@ from typing import Literal
 import numpy as np
 from filelock import FileLock, Timeout
 
-from index.backend import Store, StoreSnapshot, StoreWriter
+from index.backend import (SCHEMA_VERSION, DocumentInfo, IndexError_, IndexMismatchError, IndexMissingError, Store,
+                           StoreSnapshot, StoreWriter)
 from index.config import IndexConfig
 from index.documents import Chunk, Document, IndexReport, Passage
 from index.encoders import engine_of
 from index.fusion import reciprocal_rank_fusion
 from index.loaders import Skipped, load_documents
 from index.runtime import query_threads
-from index.store import SCHEMA_VERSION, DocumentInfo, IndexError_, IndexMismatchError, IndexMissingError
+from index.stores import STORES
 
 log = logging.getLogger("citeqa.index")
 SearchMode = Literal["hybrid", "dense", "keyword"]
 
 
-
 def open_store(config: IndexConfig) -> Store:
-    """The store `config` names; pymilvus loads only for Milvus."""
-    if config.store == "milvus":
-        from index.milvus_store import MilvusStore  # pymilvus loads only for this store
-
-        return MilvusStore(config)
-    from index.faiss_store import FaissStore
-
-    return FaissStore(config)
+    """The store `config.store` names, given the settings of `config` its constructor takes. Nothing connects
+    or reads yet."""
+    store = STORES[config.store]
+    return store(**{name: getattr(config, name) for name in inspect.signature(store).parameters})
 
 
 class Index:

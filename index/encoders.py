@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import os
 import threading
 from pathlib import Path
 from typing import Protocol
@@ -32,7 +31,7 @@ import numpy as np
 
 from index import compute
 from index.compute import CPU
-from index.runtime import MODEL_LOADING
+from index.runtime import MODEL_LOADING, go_offline
 
 BACKENDS = ("auto", "ctranslate2", "transformers", "sentence-transformers")
 DTYPES = ("auto", "float32", "bfloat16", "int8", "int8_float32", "int16")
@@ -300,8 +299,7 @@ def load_encoder(name_or_folder: str, backend: str = "auto", cache: Path | None 
                  cpu: CPU | None = None) -> Encoder:
     """The model on the backend asked for, or on the fastest one for this CPU (`auto`)."""
     backend = choose_backend(name_or_folder, backend, cpu)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    go_offline()
     with MODEL_LOADING:
         if backend == "ctranslate2":
             return CT2Encoder(Path(name_or_folder), cache, resolve_dtype("auto", "ctranslate2", cpu, "query"))

@@ -24,15 +24,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from index.backend import MILVUS_TOKEN_ENV, StoreUnavailableError
-from index.config import IndexConfig
+from index.backend import (MILVUS_TOKEN_ENV, SCHEMA_VERSION, DocumentInfo, IndexError_, IndexMismatchError,
+                           IndexMissingError, StoreUnavailableError)
 from index.documents import Chunk, Document
 from index.keyword import tokenize
-from index.store import SCHEMA_VERSION, DocumentInfo, IndexError_, IndexMismatchError, IndexMissingError
 
 log = logging.getLogger("citeqa.index")
 
@@ -46,6 +45,20 @@ CHUNK_FIELDS = ["id", "source", "text", "start", "end", "position"]
 KEPT_ROWS = 5_000  # chunk rows a snapshot keeps from its searches, so that reading the passages costs no call
 BM25_PARAMS = {"bm25_k1": 1.5, "bm25_b": 0.75}  # as index.keyword.KeywordIndex
 _BUILD_PARAMS = {"HNSW": {"M": 16, "efConstruction": 200}, "IVF_FLAT": {"nlist": 1024}}
+MILVUS_INDEXES = ("FLAT", "HNSW", "IVF_FLAT", "IVF_PQ", "DISKANN", "AUTOINDEX")  # the last three: servers only
+_COLLECTION = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,200}")
+
+
+def check_milvus_settings(uri: str, collection: str, index_kind: str) -> None:
+    """`uri` and `collection` may be "": `MilvusStore` then names them after the index folder."""
+    if uri and not (uri.endswith(".db") or re.match(r"(https?|tcp|unix)://", uri)):
+        raise ValueError(f"milvus_uri must be a Milvus Lite file ending in .db or a server URL such as "
+                         f"http://localhost:19530, not {uri!r}")
+    if collection and not _COLLECTION.fullmatch(collection):
+        raise ValueError(f"milvus_collection must be letters, digits and underscores (not starting with a digit), "
+                         f"not {collection!r}")
+    if index_kind not in MILVUS_INDEXES:
+        raise ValueError(f"milvus_index must be one of {', '.join(MILVUS_INDEXES)}, not {index_kind!r}")
 
 
 def literal(text: str) -> str:
@@ -57,15 +70,6 @@ def literal(text: str) -> str:
 
 def literals(items: Any) -> str:
     return "[" + ", ".join(literal(i) for i in items) + "]"
-
-
-def resolve_uri(config: IndexConfig) -> str:
-    return config.milvus_uri or str(config.path / "milvus.db")
-
-
-def collection_name(config: IndexConfig) -> str:
-    """One pair of collections per index: named by the setting, or after the index folder."""
-    return config.milvus_collection or "citeqa_" + re.sub(r"[^A-Za-z0-9_]", "_", config.path.name or "index")
 
 
 def pieces(text: str) -> list[str]:
@@ -112,18 +116,34 @@ class View:
 
 
 class MilvusStore:
-    """Milvus Lite (a *.db file, one process) or a Milvus server (many processes) behind the Store protocol."""
+    """Milvus Lite (a *.db file, one process) or a Milvus server (many processes) behind the Store protocol.
 
-    def __init__(self, config: IndexConfig) -> None:
-        self.config = config
-        self.uri = resolve_uri(config)
-        self.name = collection_name(config)
-        self.chunks_name = f"{self.name}_chunks"
-        self.documents_name = f"{self.name}_documents"
-        self.location = f"{self.uri} (collection {self.name})"
+    `milvus_uri` is a Milvus Lite file or a server URL ("": milvus.db in the index folder `path`), and
+    `milvus_collection` names the pair of collections ("": after that folder). `milvus_index` is the dense index
+    Milvus builds, `ivf_nprobe` the cells an IVF search scans. Nothing connects until it is used."""
+
+    name: ClassVar[str] = "milvus"
+
+    def __init__(self, path: str | Path, milvus_uri: str = "", milvus_collection: str = "",
+                 milvus_index: str = "FLAT", ivf_nprobe: int = 64) -> None:
+        check_milvus_settings(milvus_uri, milvus_collection, milvus_index)
+        if ivf_nprobe < 1:
+            raise ValueError("ivf_nprobe must be at least 1")
+        self.path = Path(path)
+        self.uri = milvus_uri or str(self.path / "milvus.db")
+        self.collection = milvus_collection or "citeqa_" + re.sub(r"[^A-Za-z0-9_]", "_", self.path.name or "index")
+        self.index_kind = milvus_index
+        self.nprobe = ivf_nprobe
+        self.chunks_name = f"{self.collection}_chunks"
+        self.documents_name = f"{self.collection}_documents"
+        self.location = f"{self.uri} (collection {self.collection})"
         self._client = None
         self._ready = False
         self._lock = threading.Lock()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "milvus_uri": self.uri, "milvus_collection": self.collection,
+                "milvus_index": self.index_kind, "ivf_nprobe": self.nprobe}
 
     @property
     def lite(self) -> bool:
@@ -271,8 +291,8 @@ class MilvusStore:
                 schema.add_function(Function(name="bm25", function_type=FunctionType.BM25,
                                              input_field_names=["terms"], output_field_names=["sparse"]))
                 indexes = client.prepare_index_params()
-                indexes.add_index(field_name="dense", index_type=self.config.milvus_index, metric_type="IP",
-                                  params=dense_params(self.config.milvus_index, dimension))
+                indexes.add_index(field_name="dense", index_type=self.index_kind, metric_type="IP",
+                                  params=dense_params(self.index_kind, dimension))
                 indexes.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
                                   params=dict(BM25_PARAMS))
                 indexes.add_index(field_name="gen", index_type="INVERTED")
@@ -367,7 +387,7 @@ class MilvusSnapshot:
 
     @property
     def key(self) -> str:
-        return f"milvus-{self.store.name}-{self.view.generation}"
+        return f"milvus-{self.store.collection}-{self.view.generation}"
 
     @property
     def size(self) -> int:
@@ -377,7 +397,7 @@ class MilvusSnapshot:
         pass  # the store owns the connection
 
     def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        params = search_params(self._kind, k, self.store.config.ivf_nprobe)
+        params = search_params(self._kind, k, self.store.nprobe)
         hits = self.store.search("dense", [vector[0].astype(np.float32).tolist()], k, self._visible, params,
                                  CHUNK_FIELDS)
         self._keep(hits)
@@ -458,7 +478,7 @@ class MilvusWriter:
         live = store.read_manifest()
         previous = live[0] if live else {}
         dimension = int(manifest["dimension"])
-        kind = store.config.milvus_index
+        kind = store.index_kind
         if live and base is None and (previous.get("dimension") != dimension or previous.get("milvus_index") != kind):
             store.drop()  # a rebuild with another model or index type: the collections cannot hold it
             live, previous = None, {}
@@ -499,15 +519,16 @@ class MilvusWriter:
                                                    piece))
         self.counts[document.source] = len(chunks)
         if len(self.chunk_rows) + len(self.document_rows) >= BATCH_ROWS:
-            self._send()
+            self.send()
 
-    def _send(self) -> None:
+    def send(self) -> None:
+        """Insert the rows held so far. Readers never see them before `publish` commits the generation."""
         self.store.insert(self.store.chunks_name, self.chunk_rows)
         self.store.insert(self.store.documents_name, self.document_rows)
         self.chunk_rows, self.document_rows = [], []
 
     def publish(self) -> None:
-        self._send()
+        self.send()
         retired = pieces(json.dumps(sorted(self.retired), ensure_ascii=False)) if self.retired else []
         self.store.insert(self.store.documents_name, [
             document_row("", self.generation, RETIRED_PART, "", piece, key=f"retired/{self.generation}/{n}")

@@ -1,4 +1,9 @@
-"""Process-wide settings of torch and FAISS, and the locks that keep threads from changing them under each other.
+"""Process-wide settings: the offline environment, torch's and FAISS's threads, and the locks that keep threads
+from changing them under each other.
+
+Offline: citeqa never downloads a model, and Hugging Face's libraries read their settings from the environment
+when they are first imported. Every entry point (the `citeqa` command, each `python -m` front end, each place
+that imports them for the Python API) calls `go_offline` first; a value the user set wins.
 
 Model loading: `from_pretrained(dtype=...)` sets torch's default dtype while it builds a model, and
 transformers' lazy imports are not thread-safe. Two models loading at once in two threads (the chat warming
@@ -13,13 +18,22 @@ therefore embedded and searched on one thread.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+               "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error"}
 MODEL_LOADING = threading.RLock()
 _THREAD_COUNT = threading.Lock()
+
+
+def go_offline(environ: MutableMapping[str, str] = os.environ) -> None:
+    """No model download and no Hugging Face progress bars or chatter, unless the user set otherwise."""
+    for name, value in OFFLINE_ENV.items():
+        environ.setdefault(name, value)
 
 
 @contextmanager

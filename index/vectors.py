@@ -7,6 +7,15 @@ import math
 import faiss
 import numpy as np
 
+DENSE_KINDS = ("auto", "flat", "ivf")
+
+
+def check_dense_settings(kind: str, nprobe: int) -> None:
+    if kind not in DENSE_KINDS:
+        raise ValueError(f"dense_kind must be auto, flat or ivf, not {kind!r}")
+    if nprobe < 1:
+        raise ValueError("ivf_nprobe must be at least 1")
+
 
 def all_vectors(dense: faiss.IndexIDMap2) -> tuple[np.ndarray, np.ndarray]:
     """(ids, vectors) held by an id-mapped index, in insertion order."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from index.corpus import Index
 from index.documents import IndexReport, Passage
-from index.store import DocumentInfo
+from index.backend import DocumentInfo
 from qa.answer import Answer, Citation
 from qa.citing import render
 from qa.config import Config

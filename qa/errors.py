@@ -5,3 +5,7 @@ from __future__ import annotations
 
 class QuestionError(ValueError):
     """The question cannot be asked as given (empty, too long)."""
+
+
+class GeneratorError(RuntimeError):
+    """A generator cannot be made: an unknown name, a model that will not load; the message says what to use."""

@@ -176,7 +176,7 @@ def test_auto_searches_with_the_engine_the_index_was_built_with(tmp_path, corpus
 
 def test_vectors_of_another_engine_are_refused_with_the_rebuild_command(tmp_path, corpus, bfloat16):
     from index.corpus import Index
-    from index.store import IndexMismatchError
+    from index.backend import IndexMismatchError
 
     Index(IndexConfig(path=tmp_path / "i"), embedder=bfloat16).add([corpus])
     other = Index(IndexConfig(path=tmp_path / "i", embedding_backend="ctranslate2"))

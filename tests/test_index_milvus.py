@@ -18,7 +18,7 @@ from citeqa.cli import main as citeqa_main
 from index import milvus_store
 from index.config import IndexConfig
 from index.corpus import Index
-from index.store import read_current
+from index.faiss_store import read_current
 from tests.support import free_port, stop
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,7 +46,7 @@ def test_store_settings_are_checked():
         IndexConfig(store="milvus", milvus_uri="localhost:19530")
     with pytest.raises(ValueError, match="letters, digits"):
         IndexConfig(store="milvus", milvus_collection="9-lives")
-    assert milvus_store.collection_name(IndexConfig(path=Path("/x/my-news.index"))) == "citeqa_my_news_index"
+    assert milvus_store.MilvusStore(Path("/x/my-news.index")).collection == "citeqa_my_news_index"
 
 
 def test_unreachable_server_is_one_line_with_the_uri_and_the_fix(tmp_path, corpus, embedder, capsys):
@@ -71,7 +71,7 @@ def test_a_write_that_fails_halfway_is_never_visible(milvus_index, corpus, monke
     (corpus / "library.md").write_text("# Library closes\n\nThe Westford library closed for good.", encoding="utf-8")
 
     def crash(self):
-        self._send()  # every chunk of the new generation is in Milvus, the manifest is not switched yet
+        self.send()  # every chunk of the new generation is in Milvus, the manifest is not switched yet
         raise OSError("the machine lost power")
 
     monkeypatch.setattr(milvus_store.MilvusWriter, "publish", crash)
@@ -113,7 +113,7 @@ def test_kill_during_a_write_leaves_the_previous_index(tmp_path, corpus):
         (Path({str(corpus)!r}) / "volcano.txt").write_text("Mount Ashfall erupted again in June.")
         (Path({str(corpus)!r}) / "harbour.txt").unlink()
         def publish(self):
-            self._send()
+            self.send()
             os.kill(os.getpid(), signal.SIGKILL)
         milvus_store.MilvusWriter.publish = publish
         index.add([Path({str(corpus)!r})], sync=True)
@@ -160,11 +160,11 @@ def test_cli_flags_index_list_ask_and_remove_on_milvus_lite(tmp_path, corpus, ca
 
 def test_chat_takes_the_store_flags():
     from citeqa.cli import build_parser
-    from ui.cli import make_assistant
+    from qa.flags import assistant_from
 
     args = build_parser().parse_args(["chat", "--store", "milvus", "--milvus-uri", "http://milvus:19530",
                                       "--milvus-collection", "news"])
-    config = make_assistant(args).config.index
+    config = assistant_from(args).config.index
     assert (config.store, config.milvus_uri, config.milvus_collection) == ("milvus", "http://milvus:19530", "news")
 
 

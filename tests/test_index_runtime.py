@@ -3,7 +3,13 @@ import time
 
 import torch
 
-from index.runtime import query_threads
+from index.runtime import OFFLINE_ENV, go_offline, query_threads
+
+
+def test_offline_fills_in_what_the_user_did_not_set():
+    environ = {"HF_HUB_OFFLINE": "0", "PATH": "/bin"}
+    go_offline(environ)
+    assert environ == {**OFFLINE_ENV, "HF_HUB_OFFLINE": "0", "PATH": "/bin"}
 
 
 def test_a_block_runs_on_the_given_thread_count_and_restores_it():

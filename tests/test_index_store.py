@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 from filelock import FileLock
 
-from index import store
+from index import faiss_store
+from index.backend import IndexCorruptError, IndexMismatchError, IndexMissingError
 from index.config import IndexConfig
 from index.corpus import Index
 from index.fusion import reciprocal_rank_fusion
 from index.keyword import KeywordIndex
-from index.store import IndexCorruptError, IndexMismatchError, IndexMissingError, read_current
+from index.faiss_store import read_current
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -137,6 +138,20 @@ def test_bm25_ranks_rare_terms_higher():
     assert hits[0][0] == 30 and {h[0] for h in hits} == {10, 30}
 
 
+def test_bm25_weights_are_stored_as_scipy_reads_them(tmp_path):
+    """Indexes written when scipy held the weights read the same: the file is scipy's CSR `.npz`, and its
+    column sums are the scores search gives."""
+    from scipy import sparse
+
+    texts = ["the cat sat", "the dog sat on the cat", "a cat and a zebra", "", "zebra zebra crossing"]
+    KeywordIndex.build([10, 20, 30, 40, 50], texts).save(tmp_path)
+    weights = sparse.load_npz(tmp_path / "keyword.npz").tocsc()
+    loaded = KeywordIndex.load(tmp_path)
+    columns = sorted(loaded.vocabulary[t] for t in ("cat", "zebra"))
+    expected = np.asarray(weights[:, columns].sum(axis=1)).ravel()
+    assert dict(loaded.search("zebra cat", 5)) == {i: float(s) for i, s in zip([10, 20, 30, 40, 50], expected) if s}
+
+
 def test_model_mismatch_names_the_fix(make_index, corpus, tmp_path):
     index = make_index()
     index.add([corpus])
@@ -208,11 +223,10 @@ def test_kill_during_index_leaves_previous_index_loadable(make_index, corpus, tm
         import os, signal
         from index.config import IndexConfig
         from index.corpus import Index
-        from index import store
-        real = store.Writer.publish
+        from index import faiss_store
         def publish(self):
             os.kill(os.getpid(), signal.SIGKILL)  # dies with the new generation half written
-        store.Writer.publish = publish
+        faiss_store.Writer.publish = publish
         Index(IndexConfig(path={str(index.root)!r})).add([{str(big)!r}])
     """)
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, timeout=120)
@@ -250,7 +264,7 @@ def test_reader_opening_a_generation_as_it_is_deleted_moves_to_the_new_one(make_
     index = make_index()
     index.add([corpus])
     old = read_current(index.root)
-    real_verify = store.Snapshot.verify_files
+    real_verify = faiss_store.Snapshot.verify_files
     published: list[bool] = []
 
     def publish_and_collect_after_the_check(self):
@@ -260,7 +274,7 @@ def test_reader_opening_a_generation_as_it_is_deleted_moves_to_the_new_one(make_
             index.remove(["library.md"])
             (old / "dense.faiss").unlink()
 
-    monkeypatch.setattr(store.Snapshot, "verify_files", publish_and_collect_after_the_check)
+    monkeypatch.setattr(faiss_store.Snapshot, "verify_files", publish_and_collect_after_the_check)
     reader = make_index()
     assert len(reader.documents()) == 2
     assert reader.snapshot().folder != old

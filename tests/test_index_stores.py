@@ -15,6 +15,7 @@ import pytest
 
 from index.config import IndexConfig
 from index.corpus import Index
+from index.stores import STORES as REGISTRY
 from qa.assistant import Assistant
 from tests.support import write_corpus
 
@@ -51,6 +52,27 @@ def test_add_lists_every_document_with_its_chunks(make_index, corpus):
     assert [d.source for d in documents] == ["harbour.txt", "library.md", "market.html"]
     assert sum(d.chunks for d in documents) == report.chunks_embedded == index.manifest()["chunks"]
     assert documents[2].title == "Market fire"
+
+
+def test_a_store_rebuilt_from_its_settings_reads_the_same_index(make_index, corpus):
+    index = make_index()
+    index.add([corpus])
+    settings = json.loads(json.dumps(index.store.to_dict()))  # plain values, as a report would keep them
+    again = Index(index.config, embedder=index.embedder, store=REGISTRY[index.config.store](**settings))
+    assert again.documents() == index.documents()
+    assert again.search("How many stalls burned?", k=1)[0].source == "market.html"
+
+
+@pytest.mark.parametrize(("store", "settings", "refused"), [
+    ("faiss", {"path": "idx", "dense_kind": "hnsw"}, "dense_kind must be auto, flat or ivf"),
+    ("faiss", {"path": "idx", "ivf_nprobe": 0}, "ivf_nprobe must be at least 1"),
+    ("milvus", {"path": "idx", "milvus_uri": "localhost:19530"}, "server URL"),
+    ("milvus", {"path": "idx", "milvus_collection": "9-lives"}, "letters, digits"),
+    ("milvus", {"path": "idx", "milvus_index": "BTREE"}, "milvus_index must be one of"),
+])
+def test_a_store_refuses_settings_it_cannot_use_by_name(store, settings, refused):
+    with pytest.raises(ValueError, match=refused):
+        REGISTRY[store](**settings)
 
 
 def test_adding_unchanged_documents_embeds_nothing(make_index, corpus):

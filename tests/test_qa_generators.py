@@ -2,14 +2,18 @@
 be downloaded). The CTranslate2 engine has its own tests in test_qa_engines.py."""
 
 import hashlib
+import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from qa.analysis import analyse
 from qa.answer import Evidence
-from qa.engines.hf import HFCausal, HFSeq2Seq, token_streamer
-from qa.generators import ExtractiveGenerator, GeneratorError, load_generator
+from qa.engines.hf import token_streamer
+from qa.engines.registry import ENGINES, engine_choice
+from qa.errors import GeneratorError
+from qa.generators import ExtractiveGenerator, load_generator
 from qa.prompt import build_prompt, messages_for
 from qa.weights import QWEN_05B, QWEN_15B, Part, WeightsError, assemble
 
@@ -70,9 +74,11 @@ def tiny_causal(tmp_path_factory) -> Path:
     return folder
 
 
-def test_encoder_decoder_config_selects_seq2seq(tiny_t5):
-    generator = load_generator(str(tiny_t5), max_new_tokens=5, dtype="float32", engine="torch")
-    assert isinstance(generator.model, HFSeq2Seq)
+def test_an_encoder_decoder_folder_is_run_as_one(tiny_t5):
+    """Its config decides: it loads without a kind prefix, and the same folder taken as decoder-only is refused."""
+    assert load_generator(str(tiny_t5), max_new_tokens=5, dtype="float32", engine="torch").engine == "torch float32"
+    with pytest.raises(GeneratorError, match="cannot load generator"):
+        load_generator(f"causal:{tiny_t5}", max_new_tokens=5, dtype="float32", engine="torch")
 
 
 def test_seq2seq_streams_bounded_text(tiny_t5):
@@ -87,9 +93,11 @@ def test_seq2seq_is_deterministic(tiny_t5):
     assert first == "".join(p.text for p in generator.stream(prompt("who ?")))
 
 
-def test_decoder_config_selects_causal(tiny_causal):
-    generator = load_generator(str(tiny_causal), max_new_tokens=4, dtype="float32", engine="torch")
-    assert isinstance(generator.model, HFCausal)
+def test_a_decoder_folder_is_run_as_one(tiny_causal):
+    """Its config decides: it loads without a kind prefix, and the same folder taken as encoder-decoder is refused."""
+    assert load_generator(str(tiny_causal), max_new_tokens=4, dtype="float32", engine="torch").engine == "torch float32"
+    with pytest.raises(GeneratorError, match="cannot load generator"):
+        load_generator(f"seq2seq:{tiny_causal}", max_new_tokens=4, dtype="float32", engine="torch")
 
 
 def test_causal_prompt_follows_the_chat_template(tiny_causal):
@@ -105,9 +113,35 @@ def test_causal_streams_bounded_text(tiny_causal):
     assert text and generator.count_tokens(text) <= 4
 
 
-def test_kind_prefix_forces_the_model_class(tiny_t5):
-    generator = load_generator(f"seq2seq:{tiny_t5}", max_new_tokens=2, dtype="float32", engine="torch")
-    assert isinstance(generator.model, HFSeq2Seq)
+def test_a_kind_prefix_overrides_a_config_that_does_not_say(tiny_t5, tmp_path):
+    """A T5 folder whose config.json does not say it is an encoder-decoder is taken as decoder-only and refused;
+    `seq2seq:` runs it."""
+    folder = tmp_path / "unlabelled-t5"
+    shutil.copytree(tiny_t5, folder)
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    del config["is_encoder_decoder"]
+    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(GeneratorError, match="cannot load generator"):
+        load_generator(str(folder), max_new_tokens=2, dtype="float32", engine="torch")
+    generator = load_generator(f"seq2seq:{folder}", max_new_tokens=2, dtype="float32", engine="torch")
+    assert generator.count_tokens("".join(p.text for p in generator.stream(prompt("who ?")))) <= 2
+
+
+@pytest.mark.parametrize("name", ENGINES)
+def test_an_engine_rebuilt_from_its_settings_is_the_same(name):
+    engine = engine_choice(name, max_new_tokens=7, threads=2, dtype="float32", compute_type="int8")
+    assert ENGINES[name](**json.loads(json.dumps(engine.to_dict()))) == engine
+
+
+@pytest.mark.parametrize(("setting", "refused"), [
+    ({"max_new_tokens": 0}, "max_new_tokens must be at least 1"),
+    ({"threads": 0}, "threads must be at least 1"),
+    ({"dtype": "int4"}, "dtype must be one of bfloat16, float16, float32"),
+])
+@pytest.mark.parametrize("name", ENGINES)
+def test_engine_settings_no_model_can_run_with_are_refused_by_name(name, setting, refused):
+    with pytest.raises(ValueError, match=refused):
+        engine_choice(name, **setting)
 
 
 def test_unreachable_model_names_the_offline_fix(tmp_path):

@@ -1,7 +1,7 @@
 """Reliability: bad documents in one run, duplicates, and documents that try to give the assistant orders.
 
 Each bad file is skipped with one warning and a reason, or handled (malformed HTML still has text);
-the good files of the same run are indexed all the same, and the run takes bounded time.
+the good files of the same run are indexed all the same, and a file over the size limit is never read.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,7 +68,7 @@ def write_bad_files(folder: Path) -> None:
     (folder / "archive" / "harbour-2021.txt").write_bytes(harbour)
 
 
-def check_report(report: dict, seconds: float) -> None:
+def check_report(report: dict) -> None:
     added = set(report["added"])
     skipped = {s["source"]: s["reason"] for s in report["skipped"]}
     harbours = {"harbour.txt", "copy of harbour.txt", "archive/harbour-2021.txt"}
@@ -84,21 +83,18 @@ def check_report(report: dict, seconds: float) -> None:
         if why is not None:
             assert why in skipped[name], (name, skipped.get(name))
     assert "too large" in skipped["huge.txt"] and "50.0 MB" in skipped["huge.txt"]
-    assert seconds < 90, f"the run took {seconds:.0f} s"
 
 
 def test_bad_documents_are_skipped_and_good_ones_indexed(tmp_path, corpus, embedder):
     """The real `citeqa index` on a folder of good and bad files: exit 0, a JSON report, one warning line
-    per skipped file naming it and why, the good files indexed and searchable, in bounded time."""
+    per skipped file naming it and why, the good files indexed and searchable."""
     write_bad_files(corpus)
     root = tmp_path / "idx"
-    started = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "citeqa.cli", "index", str(corpus), "--index", str(root),
                              "--json", "-q"], cwd=REPO, capture_output=True, text=True, timeout=180)
-    seconds = time.perf_counter() - started
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-3000:]
     report = json.loads(result.stdout)
-    check_report(report, seconds)
+    check_report(report)
     warned = [line for line in result.stderr.splitlines() if line.startswith("citeqa: skipped ")]
     assert len(warned) == len(report["skipped"])
     assert {w.split(":")[1][len(" skipped "):] for w in warned} == {s["source"] for s in report["skipped"]}
@@ -111,14 +107,16 @@ def test_bad_documents_are_skipped_and_good_ones_indexed(tmp_path, corpus, embed
     assert again.chunks_embedded == 0 and not again.added and len(again.skipped) == len(report["skipped"])
 
 
-def test_fifty_megabyte_file_is_refused_before_it_is_read(tmp_path):
+def test_fifty_megabyte_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
     path = tmp_path / "huge.md"
     with open(path, "wb") as handle:
         handle.write(b"word " * (FIFTY_MB // 5))
-    started = time.perf_counter()
+    read: list[Path] = []
+    real_read = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(self) or real_read(self))
     items = list(load_documents([tmp_path], 25 * MB))
-    assert time.perf_counter() - started < 2
     assert len(items) == 1 and "too large (50.0 MB > 25 MB limit" in items[0].reason
+    assert read == []  # its size was enough: not one byte was read
 
 
 def test_text_after_the_first_block_with_nul_bytes_is_still_text(tmp_path):

@@ -23,7 +23,8 @@ from filelock import FileLock
 
 from index.config import IndexConfig
 from index.corpus import Index
-from index.store import IndexError_, read_current
+from index.backend import IndexError_
+from index.faiss_store import read_current
 
 REPO = Path(__file__).resolve().parents[1]
 KILL_RUNS = int(os.environ.get("CITEQA_KILL_RUNS", "3"))  # random-time kills; raise it for a longer soak
@@ -251,7 +252,7 @@ def test_rebuild_of_a_first_generation_never_overwrites_the_live_one(base, corpu
             assert Path(dst) != live and live.exists()
         return real_replace(src, dst)
 
-    monkeypatch.setattr("index.store.os.replace", spy)
+    monkeypatch.setattr("index.faiss_store.os.replace", spy)
     base.add([corpus], rebuild=True)
     monkeypatch.undo()
     assert seen == ["gen-000002"] and read_current(base.root).name == "gen-000002"
@@ -332,11 +333,11 @@ def faiss_full(*args, **kwargs):
 
 FULL_DISK_AT = {
     "copying the database": ("shutil.copyfile", no_space),
-    "writing rows": ("index.store.Writer.put", sqlite_full),
+    "writing rows": ("index.faiss_store.Writer.put", sqlite_full),
     "saving BM25": ("index.keyword.KeywordIndex.save", no_space),
     "saving vectors": ("faiss.write_index", faiss_full),
-    "fsync": ("index.store.fsync_file", no_space),
-    "renaming the generation": ("index.store.os.replace", no_space),
+    "fsync": ("index.faiss_store.fsync_file", no_space),
+    "renaming the generation": ("index.faiss_store.os.replace", no_space),
 }
 
 

@@ -12,7 +12,6 @@ import random
 import re
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -201,7 +200,6 @@ def mutate(data: bytes, rng: random.Random, edits: int) -> bytes:
 def check_loader(tmp_path: Path, name: str, data: bytes) -> None:
     path = tmp_path / name
     path.write_bytes(data)
-    started = time.perf_counter()
     try:
         document = load_file(path, name, 5_000_000)
     except SkipFile as exc:
@@ -211,7 +209,6 @@ def check_loader(tmp_path: Path, name: str, data: bytes) -> None:
         assert document.sha256 == hashlib.sha256(data).hexdigest()
         for _, start, end in document.metadata.get("pages", []):
             assert 0 <= start <= end <= len(document.text)
-    assert time.perf_counter() - started < 10, f"{name} took {time.perf_counter() - started:.1f} s"
 
 
 @budget(150)

@@ -247,7 +247,7 @@ def test_chat_binds_loopback_unless_told_and_warns_when_open_without_auth(monkey
     from ui import cli
 
     launched = {}
-    monkeypatch.setattr(cli, "make_assistant", lambda args: type("A", (), {"index": type("I", (), {"root": "x"})})())
+    monkeypatch.setattr(cli, "assistant_from", lambda args: type("A", (), {"index": type("I", (), {"root": "x"})})())
     monkeypatch.setattr("ui.app.build_app", lambda *a, **k: object())
     monkeypatch.setattr("ui.app.launch", lambda app, **kwargs: launched.update(kwargs))
     parser = argparse.ArgumentParser()

@@ -39,19 +39,25 @@ def _top(logits: np.ndarray, tokenizer: TextTokenizer, count: int = ALTERNATIVES
 
 
 class CT2Causal:
-    """A decoder-only model: the chat template renders the prompt, the generator continues it."""
+    """A decoder-only model: the chat template renders the prompt, the generator continues it.
+
+    `model`, when given, is the `ctranslate2.Generator` to run instead of loading the folder's weights again:
+    one already loaded, or one a test wraps to watch the decoding steps."""
 
     def __init__(self, folder: Path, max_new_tokens: int = 48, compute_type: str = "int8",
-                 threads: int | None = None) -> None:
-        import ctranslate2
-
+                 threads: int | None = None, model=None) -> None:
         self.folder = Path(folder)
         self.max_new_tokens = max_new_tokens
         self.label = f"ctranslate2 {compute_type}"
         self.tokenizer = TextTokenizer(self.folder)
+        self.model = model if model is not None else self._load(compute_type, threads)
+
+    def _load(self, compute_type: str, threads: int | None):
+        import ctranslate2
+
         try:
-            self.model = ctranslate2.Generator(str(self.folder), device="cpu", compute_type=compute_type,
-                                               intra_threads=_threads(threads))
+            return ctranslate2.Generator(str(self.folder), device="cpu", compute_type=compute_type,
+                                         intra_threads=_threads(threads))
         except (RuntimeError, ValueError) as exc:
             raise EngineError(load_failure(f"the model in {self.folder}", compute_type, exc)) from None
 

@@ -3,10 +3,10 @@ CTranslate2 engine is measured against (`citeqa bench`)."""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator, Sequence
 
+from index.runtime import go_offline
 from qa.engines import EngineError, Message, Piece, plain_prompt
 
 
@@ -15,10 +15,9 @@ class _TorchEngine:
 
     def __init__(self, model_path: str, gguf_file: str | None, max_new_tokens: int, dtype: str,
                  threads: int | None) -> None:
+        go_offline()
         import torch
 
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         if threads:
             torch.set_num_threads(threads)
         from transformers import AutoTokenizer
