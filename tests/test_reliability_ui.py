@@ -32,6 +32,10 @@ from ui.documents import render_documents  # noqa: E402
 from ui.evidence import render_citation_panel, render_panel_intro  # noqa: E402
 from ui.render import (CITE_PREFIX, TURN_PREFIX, chat_messages, render_answer, render_error,  # noqa: E402
                        render_streaming, render_timings)
+from ui.chat import render_note  # noqa: E402
+from ui.progress import render_loading  # noqa: E402
+from ui.settings import render_generators  # noqa: E402
+from ui.speeds import Speed  # noqa: E402
 from ui.uploads import UPLOAD_SOURCE_PREFIX, UploadError, safe_upload_name, store_upload  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -172,8 +176,9 @@ def test_a_symlink_in_the_upload_folder_is_never_followed(tmp_path):
 
 # -- escaping: every tag in the page comes from the template ---------------------------------------------
 ALLOWED_TAGS = {"div", "span", "a", "mark", "br", "table", "thead", "tbody", "tr", "th", "td", "p", "button",
-                "details", "summary"}
-ALLOWED_ATTRIBUTES = {"class", "href", "title"}
+                "details", "summary", "progress", "svg", "rect", "code"}  # the icons the page ships are inline SVG
+ALLOWED_ATTRIBUTES = {"class", "href", "title", "role", "max", "value", "viewbox", "width", "height", "aria-hidden",
+                      "focusable", "x", "y", "rx", "fill", "colspan"}
 
 
 class TagAudit(HTMLParser):
@@ -229,12 +234,13 @@ def test_rendered_pages_only_hold_template_markup(title, source, sentence, quest
               "citations": [citation], "passages": [passage], "timings": {reason or "x": 0.1}}
     abstained = dict(answer, abstained=True, citations=[])
     entries = [conv.answered(conv.asking(question), answer), conv.failed(conv.asking(question), reason),
-               conv.stopped(conv.asking(question))]
+               conv.stopped(conv.asking(question)), conv.stopped(conv.asking(question), sentence)]
     docs = [type("Info", (), dict(source=source, title=title, chunks=1, characters=2, indexed_at=0.0))()]
     pages = [render_answer(answer, 0), render_answer(abstained, 1), render_panel_intro(answer, 0),
              render_panel_intro(abstained, 1), render_citation_panel(answer, 0, 1, document, "1"),
              render_citation_panel(answer, 0, 1, None), render_documents(docs), render_error(reason),
-             render_streaming(sentence), render_timings({reason: 1.0}),
+             render_streaming(sentence), render_timings({reason: 1.0}), render_loading(source, 3.0, None),
+             render_note(reason), render_generators([(source, reason, Speed(source, 0, None, None, None))]),
              *(m["content"] for m in chat_messages(entries))]
     for page in pages:
         assert audit(page) == [], page

@@ -14,6 +14,8 @@ gr = pytest.importorskip("gradio")
 
 from ui import conversation as conv  # noqa: E402
 from ui.app import Parts, build_app  # noqa: E402
+from ui.chat import NO_CONVERSATION  # noqa: E402
+from ui.chat import OUTPUTS as OUTPUT_NAMES  # noqa: E402
 from ui.markdown import conversation_markdown  # noqa: E402
 
 EVIL_NAME = '<img src=x onerror=alert(1)>.txt'
@@ -35,7 +37,7 @@ CORPUS = {
 }
 STALLS = "How many stalls did the fire destroy?"
 MERCURY = "What is the boiling point of mercury?"
-OUTPUTS = ["chat", "conversation", "panel", "question", "ask", "stop", "export"]
+OUTPUTS = list(OUTPUT_NAMES)
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +68,16 @@ def ui(assistant) -> Parts:
     return build_app(assistant).citeqa
 
 
-def ask(ui: Parts, question: str, conversation=None, top_k=5) -> tuple[list[tuple], dict]:
-    """Run the streaming handler to its end; returns every frame and the last one by output name."""
-    frames = list(ui.chat.respond(question, conversation or [], "extractive", top_k))
+def ask(ui: Parts, question: str, current: str = "", top_k=5) -> tuple[list[tuple], dict]:
+    """Run the streaming handler to its end (in the conversation `current`, or a new one); returns every
+    frame and the last one by output name."""
+    frames = list(ui.chat.respond(question, current, "extractive", top_k))
     return frames, dict(zip(OUTPUTS, frames[-1], strict=True))
+
+
+def entries(ui: Parts, shown: dict) -> list[dict]:
+    """The entries of the conversation a frame shows, as kept in the chat's file."""
+    return list(ui.chat.history.get(shown["current"]).entries)
 
 
 # -- answering -----------------------------------------------------------------------------------------
@@ -78,6 +86,13 @@ def test_the_question_shows_before_its_answer(ui):
     first = dict(zip(OUTPUTS, frames[0], strict=True))
     assert "Searching" in first["panel"] and first["chat"][0]["content"] == STALLS
     assert "cq-streaming" in first["chat"][1]["content"]
+
+
+def test_searching_gives_way_once_the_answer_streams(ui):
+    frames, _ = ask(ui, STALLS)
+    writing = dict(zip(OUTPUTS, frames[1], strict=True))
+    assert "Searching" not in writing["panel"] and "Writing the answer" in writing["panel"]
+    assert "Searching" not in writing["chat"][1]["content"] and "40 stalls" in writing["chat"][1]["content"]
 
 
 def test_the_answer_shows_clickable_markers(ui):
@@ -89,7 +104,7 @@ def test_the_answer_shows_clickable_markers(ui):
 
 def test_the_page_keeps_each_answer_as_answer_to_dict(ui, assistant):
     _, last = ask(ui, STALLS)
-    kept = last["conversation"][0]["answer"]
+    kept = entries(ui, last)[0]["answer"]
     expected = assistant.ask(STALLS).to_dict()
     assert json.loads(json.dumps(kept)) == kept  # plain data, for the browser to store
     assert {k: v for k, v in kept.items() if k != "timings"} == {k: v for k, v in expected.items() if k != "timings"}
@@ -116,20 +131,37 @@ def streams(assistant, monkeypatch) -> list:
     return opened
 
 
-def test_stop_ends_the_answer_marked_stopped_with_nothing_of_it_kept(ui):
-    running = ui.chat.respond(STALLS, [], "extractive", 5)
+def test_stop_keeps_the_text_written_so_far_marked_as_stopped(ui):
+    running = ui.chat.respond(STALLS, "", "extractive", 5)
     next(running)  # the question is shown
     streaming = dict(zip(OUTPUTS, next(running), strict=True))
     assert "40 stalls" in streaming["chat"][-1]["content"]  # half-written
     ui.chat.stop()
     last = dict(zip(OUTPUTS, list(running)[-1], strict=True))
-    assert last["conversation"][0]["state"] == conv.STOPPED and last["conversation"][0]["answer"] is None
-    assert "Stopped" in last["chat"][-1]["content"] and "40 stalls" not in last["chat"][-1]["content"]
+    [kept] = entries(ui, last)
+    assert kept["state"] == conv.STOPPED and kept["answer"] is None and "40 stalls" in kept["partial"]
+    assert "Stopped" in last["chat"][-1]["content"] and "40 stalls" in last["chat"][-1]["content"]
     assert last["ask"].interactive is True and last["stop"].visible is False
 
 
+def test_stop_puts_the_question_back_into_an_empty_box(ui):
+    running = ui.chat.respond(STALLS, "", "extractive", 5)
+    next(running)
+    _, question = ui.chat.stop("")
+    list(running)
+    assert question == STALLS
+
+
+def test_stop_keeps_a_question_typed_meanwhile(ui):
+    running = ui.chat.respond(STALLS, "", "extractive", 5)
+    next(running)
+    _, question = ui.chat.stop("Who said no one was hurt?")
+    list(running)
+    assert isinstance(question, type(gr.skip()))
+
+
 def test_stop_closes_the_assistants_stream(ui, streams):
-    running = ui.chat.respond(STALLS, [], "extractive", 5)
+    running = ui.chat.respond(STALLS, "", "extractive", 5)
     next(running)
     next(running)
     assert streams[0].gi_frame is not None  # the stream waits, mid-answer
@@ -140,7 +172,7 @@ def test_stop_closes_the_assistants_stream(ui, streams):
 
 def test_a_page_that_goes_away_closes_the_assistants_stream(ui, streams):
     """Gradio closes the handler of a page that is gone; the Assistant's stream must close with it."""
-    running = ui.chat.respond(STALLS, [], "extractive", 5)
+    running = ui.chat.respond(STALLS, "", "extractive", 5)
     next(running)
     next(running)
     running.close()
@@ -150,12 +182,12 @@ def test_a_page_that_goes_away_closes_the_assistants_stream(ui, streams):
 def test_a_stop_with_no_answer_running_does_not_stop_the_next_one(ui):
     ui.chat.stop()
     _, last = ask(ui, STALLS)
-    assert last["conversation"][0]["state"] == conv.ANSWERED
+    assert entries(ui, last)[0]["state"] == conv.ANSWERED
 
 
 def test_abstention_looks_different_and_lists_the_nearest_passages(ui):
     _, last = ask(ui, MERCURY)
-    assert last["conversation"][0]["answer"]["abstained"]
+    assert entries(ui, last)[0]["answer"]["abstained"]
     shown = last["chat"][-1]["content"]
     assert "cq-abstain" in shown and "No answer in your documents" in shown and "cq-cite" not in shown
     assert "Nearest passages" in last["panel"]
@@ -171,15 +203,15 @@ def test_a_follow_up_is_asked_with_the_answers_so_far(ui, assistant, monkeypatch
         return real(question, history=history, k=k)
 
     monkeypatch.setattr(assistant, "stream", spy)
-    ask(ui, "When did it reopen?", first["conversation"])
-    answered = first["conversation"][0]
+    ask(ui, "When did it reopen?", first["current"])
+    answered = entries(ui, first)[0]
     assert seen == [[(answered["question"], answered["answer"]["text"])]]
 
 
 def test_a_follow_up_is_answered_with_a_citation(ui):
     _, first = ask(ui, "Who cut the ribbon on the Harbour Bridge?")
-    _, last = ask(ui, "When did it reopen?", first["conversation"])
-    follow = last["conversation"][1]["answer"]
+    _, last = ask(ui, "When did it reopen?", first["current"])
+    follow = entries(ui, last)[1]["answer"]
     assert not follow["abstained"] and follow["citations"][0]["source"] == "harbour.txt"
     assert 'href="#cq-cite-1-1"' in last["chat"][-1]["content"]
 
@@ -197,14 +229,89 @@ def test_an_error_shows_in_the_chat_escaped(ui, assistant, monkeypatch):
     monkeypatch.setattr(assistant, "stream", broken)
     _, last = ask(ui, "Who won the award?")
     assert "cq-error" in last["chat"][-1]["content"] and "&lt;b&gt;weights" in last["chat"][-1]["content"]
-    assert last["conversation"][0]["state"] == conv.FAILED
+    assert entries(ui, last)[0]["state"] == conv.FAILED
+
+
+def test_an_error_reads_as_a_sentence_without_a_class_name(ui, assistant, monkeypatch):
+    def broken(question, history=None, k=None):
+        raise RuntimeError("unknown generator 'nope': use default or extractive")
+
+    monkeypatch.setattr(assistant, "stream", broken)
+    _, last = ask(ui, "Who won the award?")
+    error = entries(ui, last)[0]["error"]
+    assert error == "Could not answer. Unknown generator 'nope': use default or extractive."
+    assert "RuntimeError" not in last["chat"][-1]["content"]
+
+
+def test_a_question_over_the_limit_stays_in_the_box_with_the_reason_beside_it(ui):
+    frames, last = ask(ui, "Why? " * 500)
+    assert len(frames) == 1 and isinstance(last["question"], type(gr.skip()))
+    assert "2,499 characters" in last["note"] and "2,000" in last["note"] and "shorten it" in last["note"]
+    assert ui.chat.history.summaries() == []  # nothing was asked
+
+
+def test_an_answer_starts_with_the_message_beside_the_box_cleared(ui):
+    frames, _ = ask(ui, STALLS)
+    first = dict(zip(OUTPUTS, frames[0], strict=True))
+    assert first["note"] == "" and first["question"] == ""
+
+
+def test_the_box_is_not_emptied_when_the_answer_ends(ui):
+    """What a reader types while an answer is written stays there."""
+    frames, last = ask(ui, STALLS)
+    assert all(isinstance(dict(zip(OUTPUTS, f, strict=True))["question"], type(gr.skip())) for f in frames[1:])
+
+
+def test_an_example_is_asked_at_once(ui):
+    frames = list(ui.chat.respond_example([STALLS], "", "extractive", 5))
+    last = dict(zip(OUTPUTS, frames[-1], strict=True))
+    assert entries(ui, last)[0]["question"] == STALLS and 'href="#cq-cite-0-1"' in last["chat"][-1]["content"]
+
+
+def test_each_answer_is_timed_for_settings(ui):
+    ask(ui, STALLS)
+    speed = ui.assistants.speeds.speed("extractive")
+    assert speed.answers == 1 and speed.answer_seconds is not None
+
+
+def test_a_model_loading_shows_how_long_it_has_taken(ui, assistant, monkeypatch):
+    """While a generator's model loads, the chat redraws what it waits for (not a frozen "Searching")."""
+    import threading
+
+    from ui import chat as chat_module
+
+    class Loading:
+        """The real Assistant, except that its model loads until the test has seen the chat wait."""
+
+        def __init__(self) -> None:
+            self.release = threading.Event()
+
+        def __getattr__(self, name):
+            return getattr(assistant, name)
+
+        @property
+        def generator(self):
+            self.release.wait(30)
+            return assistant.generator
+
+    slow = Loading()
+    monkeypatch.setattr(chat_module, "PROGRESS_SECONDS", 0.01)
+    monkeypatch.setattr(ui.assistants, "get", lambda generator=None: slow)
+    running = ui.chat.respond(STALLS, "", "qwen-0.5b", 5)
+    next(running)
+    waiting = dict(zip(OUTPUTS, next(running), strict=True))
+    slow.release.set()
+    last = dict(zip(OUTPUTS, list(running)[-1], strict=True))
+    assert "Loading the model qwen-0.5b" in waiting["chat"][-1]["content"]
+    assert "cq-progress" in waiting["chat"][-1]["content"]  # a packaged model has an estimate
+    assert 'href="#cq-cite-0-1"' in last["chat"][-1]["content"]
 
 
 # -- citations --------------------------------------------------------------------------------------------
 def test_a_citation_click_shows_the_sentence_highlighted_in_its_document(ui, assistant):
     _, last = ask(ui, STALLS)
-    citation = last["conversation"][0]["answer"]["citations"][0]
-    panel = ui.chat.show_citation("0:1:1732000000000", last["conversation"])
+    citation = entries(ui, last)[0]["answer"]["citations"][0]
+    panel = ui.chat.show_citation("0:1:1732000000000", last["current"])
     assert f"<mark>{citation['text']}</mark>" in panel and "Market fire" in panel
     document = assistant.document_text("market.html")
     assert document[: citation["start"]].strip().splitlines()[-1] in panel  # context before the sentence
@@ -213,43 +320,69 @@ def test_a_citation_click_shows_the_sentence_highlighted_in_its_document(ui, ass
 @pytest.mark.parametrize("target", ["7:1", "nonsense", "", "0:1:x"])
 def test_a_stale_or_forged_citation_target_changes_nothing(ui, target):
     _, last = ask(ui, STALLS)
-    assert ui.chat.show_citation(target, last["conversation"]) == gr.skip()  # an update that changes nothing
+    assert ui.chat.show_citation(target, last["current"]) == gr.skip()  # an update that changes nothing
 
 
 def test_a_citation_of_a_removed_document_shows_the_sentence_alone(ui, assistant):
     _, last = ask(ui, STALLS)
     assistant.remove("market.html")
-    panel = ui.chat.show_citation("0:1", last["conversation"])
+    panel = ui.chat.show_citation("0:1", last["current"])
     assert "no longer in the index" in panel and "<mark>" in panel
 
 
-# -- the conversation: reload, new chat, export ------------------------------------------------------------
-def test_a_reload_shows_the_stored_conversation(ui):
+# -- the conversation: reload, new chat, past conversations, export ----------------------------------------
+def test_a_reload_shows_the_open_conversation(ui):
     _, last = ask(ui, STALLS)
-    restored = dict(zip(OUTPUTS, ui.chat.restore(json.loads(json.dumps(last["conversation"]))), strict=True))
-    assert restored["chat"] == last["chat"]
+    restored = dict(zip(OUTPUTS, ui.chat.restore(last["current"]), strict=True))
+    assert restored["chat"] == last["chat"] and restored["current"] == last["current"]
 
 
-def test_new_chat_clears_the_conversation(ui):
+def test_a_conversation_kept_in_the_browser_by_an_older_citeqa_moves_into_the_file(ui):
+    _, last = ask(ui, STALLS)
+    stored = json.loads(json.dumps(entries(ui, last)))  # what the browser held: the entries themselves
+    restored = dict(zip(OUTPUTS, ui.chat.restore(stored), strict=True))
+    assert restored["current"] != last["current"] and restored["chat"] == last["chat"]
+    assert [s.title for s in ui.chat.history.summaries()] == [STALLS, STALLS]
+
+
+def test_new_chat_starts_afresh_and_keeps_the_conversation(ui):
+    _, last = ask(ui, STALLS)
     cleared = dict(zip(OUTPUTS, ui.chat.new_chat(), strict=True))
-    assert cleared["chat"] == [] and cleared["conversation"] == [] and "Ask a question" in cleared["panel"]
+    assert cleared["chat"] == [] and cleared["current"] == NO_CONVERSATION and "Ask a question" in cleared["panel"]
     assert cleared["export"].visible is False
+    assert [s.id for s in ui.chat.history.summaries()] == [last["current"]]
+
+
+def test_the_next_question_after_new_chat_starts_another_conversation(ui):
+    _, first = ask(ui, STALLS)
+    ui.chat.new_chat()
+    _, second = ask(ui, MERCURY)
+    assert second["current"] != first["current"]
+    assert [s.title for s in ui.chat.history.summaries()] == [MERCURY, STALLS]  # newest first
+
+
+def test_a_past_conversation_opens_in_the_chat(ui):
+    _, first = ask(ui, STALLS)
+    ui.chat.new_chat()
+    opened = dict(zip([*OUTPUTS, "tabs"], ui.chat.open(first["current"]), strict=True))
+    assert opened["chat"] == first["chat"] and opened["current"] == first["current"]
+    assert opened["conversations"].value == first["current"]
 
 
 def test_export_offers_the_conversation_as_a_markdown_file(ui):
     _, first = ask(ui, STALLS)
-    _, last = ask(ui, MERCURY, first["conversation"])
+    _, last = ask(ui, MERCURY, first["current"])
     exported = Path(last["export"].value["path"])  # the copy that Gradio serves
     assert exported.name == "citeqa-conversation.md"
-    assert exported.read_text(encoding="utf-8") == conversation_markdown(last["conversation"])
+    assert exported.read_text(encoding="utf-8") == conversation_markdown(entries(ui, last), STALLS)
 
 
 # -- safety: nothing from a document runs ------------------------------------------------------------------
 def test_document_text_title_and_file_name_are_escaped_in_chat_and_panel(ui):
     _, last = ask(ui, "Who was the Zanzibar lighthouse keeper?")
-    assert not last["conversation"][0]["answer"]["abstained"]
-    assert last["conversation"][0]["answer"]["citations"][0]["source"] == EVIL_NAME
-    panel = ui.chat.show_citation("0:1", last["conversation"])
+    [kept] = entries(ui, last)
+    assert not kept["answer"]["abstained"] and kept["answer"]["citations"][0]["source"] == EVIL_NAME
+    panel = ui.chat.show_citation("0:1", last["current"])
     for html in (last["chat"][-1]["content"], last["panel"], panel):
         assert "<script" not in html and "<img" not in html  # only escaped text, never a tag
     assert "&lt;img src=x onerror=alert(2)&gt;" in panel  # shown as text in the passage
@@ -347,7 +480,7 @@ def test_exports_older_than_a_day_are_deleted(ui):
     [old] = ui.chat.export_dir().iterdir()
     day_ago = old.stat().st_mtime - 2 * 86_400
     os.utime(old, (day_ago, day_ago))
-    ask(ui, MERCURY, first["conversation"])
+    ask(ui, MERCURY, first["current"])
     assert not old.exists() and len(list(ui.chat.export_dir().iterdir())) == 1
 
 
@@ -355,5 +488,5 @@ def test_ask_is_usable_once_the_stored_conversation_is_back(ui, assistant):
     app = build_app(assistant)
     ask_button = next(b for b in app.blocks.values() if getattr(b, "elem_id", None) == "cq-ask")
     assert ask_button.interactive is False
-    restored = dict(zip(OUTPUTS, ui.chat.restore([]), strict=True))
+    restored = dict(zip(OUTPUTS, ui.chat.restore(""), strict=True))
     assert restored["ask"].interactive is True

@@ -2,7 +2,8 @@
 driven in Debian's headless Chromium, as a reader uses it.
 
 Needs /usr/bin/chromium (`make browser` installs it); Playwright's own browser download is never used.
-With CITEQA_SCREENSHOT=docs/chat.png the first test also saves the screenshots of docs/chat.md.
+With CITEQA_SCREENSHOT=docs/chat.png the first test also saves the screenshots of docs/chat.md: the chat
+with its past conversations at desktop width, and the list of past conversations on a phone.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import REPO, ask, chat_page, chat_server, chromium, expect, require_chromium
+from tests.support import FINISHED, REPO, ask, chat_page, chat_server, chromium, expect, require_chromium
 from ui import conversation as conv
 from ui.examples import SEED_EXAMPLES
 from ui.markdown import answer_markdown, conversation_markdown
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.browser
 SCREENSHOT = os.environ.get("CITEQA_SCREENSHOT")  # `make screenshot` refreshes docs/chat.png
 SHOT = "Where was Chris Kaba shot?"
 MERCURY = "What is the boiling point of mercury?"
+NEAR_MISS = "Did Martyn Blake ever fire a gun before?"  # abstained on, with passages about Martyn Blake
 AA = 4.5  # WCAG AA contrast for normal text
 
 # The contrast of an element's text against what is behind it, from computed colours: the background is
@@ -92,10 +94,17 @@ def last_answer(page):
     return page.locator("#cq-chat .cq-answer").last
 
 
-def test_ask_click_a_citation_and_see_the_sentence_highlighted(page, browser, server):
-    page.get_by_text(SHOT, exact=True).click()  # an example question
-    expect(page.locator("#cq-question textarea")).to_have_value(SHOT)
-    page.click("#cq-ask")
+def click_example(page, question: str) -> None:
+    """Click an example question and wait until its answer has finished: no Ask needed."""
+    before = page.locator(FINISHED).count()
+    page.locator("#cq-examples button", has_text=question).click()
+    page.wait_for_function(f"n => document.querySelectorAll({FINISHED!r}).length > n", arg=before)
+    expect(page.locator("#cq-ask")).to_be_enabled()
+
+
+def test_an_example_click_asks_it_and_a_citation_shows_the_sentence_highlighted(page, browser, server):
+    click_example(page, SHOT)
+    assert page.locator("#cq-chat .message-row.user-row").inner_text().strip() == SHOT
     marker = page.locator("#cq-chat a.cq-cite").first
     marker.click()
     mark = page.locator("#cq-panel mark")
@@ -105,13 +114,28 @@ def test_ask_click_a_citation_and_see_the_sentence_highlighted(page, browser, se
     assert page.locator("#cq-panel .cq-context").inner_text().count("\n") >= 2  # the passage's context
     assert not page.dialogs
     if SCREENSHOT:
-        page.screenshot(path=SCREENSHOT)
-        with chat_page(browser, server, width=420, height=900) as phone:
-            ask(phone, SHOT)
-            phone.locator("#cq-chat a.cq-cite").first.click()
-            phone.locator("#cq-panel mark").wait_for()
-            phone.wait_for_timeout(500)  # let the scroll settle before the picture
-            phone.screenshot(path=str(Path(SCREENSHOT).with_name("chat-phone.png")))
+        save_screenshots(page, browser, server)
+
+
+def save_screenshots(page, browser, server) -> None:
+    """docs/chat.png: an answer, its cited sentence and the past conversations; docs/chat-phone.png: the
+    past conversations opened on a phone."""
+    with chat_page(browser, server) as other:  # two earlier conversations in the list
+        ask(other, "Who is the Home Secretary?")
+        other.click("#cq-new-chat")
+        expect(other.locator("#cq-chat .message-row")).to_have_count(0)
+        ask(other, "What will Martyn Blake face?")
+    page.reload()
+    expect(page.locator("#cq-history label")).to_have_count(3)
+    page.locator("#cq-chat a.cq-cite").first.click()
+    page.locator("#cq-panel mark").wait_for()
+    page.wait_for_timeout(500)  # let the scroll settle before the picture
+    page.screenshot(path=SCREENSHOT)
+    with chat_page(browser, server, width=420, height=900) as phone:
+        phone.locator(".sidebar .toggle-button").click()
+        expect(phone.locator("#cq-history label").first).to_be_in_viewport()
+        phone.wait_for_timeout(500)  # the sidebar slides in
+        phone.screenshot(path=str(Path(SCREENSHOT).with_name("chat-phone.png")))
 
 
 def test_every_offered_example_is_answered_with_a_citation(page):
@@ -119,8 +143,7 @@ def test_every_offered_example_is_answered_with_a_citation(page):
     offered = [e.strip() for e in page.locator("#cq-examples button").all_inner_texts()]
     assert offered and set(offered) <= set(SEED_EXAMPLES)
     for question in offered:
-        page.get_by_text(question, exact=True).click()
-        ask(page, question)
+        click_example(page, question)
         answer = last_answer(page)
         assert "cq-abstain" not in answer.get_attribute("class"), question
         assert answer.locator("a.cq-cite").count() >= 1, question
@@ -143,7 +166,7 @@ def test_an_abstention_is_visibly_different(page):
 
 
 def test_the_evidence_names_each_document_once(page):
-    ask(page, MERCURY)
+    ask(page, NEAR_MISS)
     titles = page.locator("#cq-panel .cq-panel-title").all_inner_texts()[1:]  # after "Nearest passages"
     assert titles and len(titles) == len(set(titles))
 
@@ -174,7 +197,7 @@ def test_export_downloads_the_conversation_as_markdown(page, api):
         page.click("#cq-export")
     assert download.value.suggested_filename == "citeqa-conversation.md"
     text = Path(download.value.path()).read_text(encoding="utf-8")
-    assert text == conversation_markdown([api_entry(api, SHOT), api_entry(api, MERCURY)])
+    assert text == conversation_markdown([api_entry(api, SHOT), api_entry(api, MERCURY)], SHOT)
 
 
 def test_the_conversation_survives_a_reload(page):
@@ -185,13 +208,18 @@ def test_the_conversation_survives_a_reload(page):
     assert page.locator("#cq-chat .message-row").count() == 2
 
 
-def test_new_chat_clears_the_conversation_for_good(page):
+def test_new_chat_starts_afresh_and_survives_a_reload(page):
     ask(page, SHOT)
     page.click("#cq-new-chat")
     expect(page.locator("#cq-chat .message-row")).to_have_count(0)
     page.reload()
-    expect(page.locator("#cq-ask")).to_be_enabled()  # the stored conversation, if any, is back
+    expect(page.locator("#cq-ask")).to_be_enabled()  # the open conversation, if any, is back
     expect(page.locator("#cq-chat .message-row")).to_have_count(0)
+
+
+def test_no_trash_icon_empties_the_chat_without_asking(page):
+    ask(page, SHOT)
+    expect(page.locator("#cq-chat button[aria-label='Clear']")).to_be_hidden()
 
 
 IN_VIEW = """selector => {

@@ -55,8 +55,8 @@ def choose_file(page, component: str, path) -> None:
 
     for _ in range(3):
         page.set_input_files(f"{component} input[type=file]", str(path))
-        try:
-            page.locator(component, has_text=path.name).wait_for(timeout=10_000)
+        try:  # its download link appears once the file has reached the server
+            page.locator(f'{component} a[download="{path.name}"]').wait_for(timeout=10_000)
             return
         except PlaywrightTimeout:
             continue
@@ -133,6 +133,49 @@ def test_upload_then_remove_after_a_confirmation(page, tmp_path):
 
     page.click("#cq-remove")
     page.click("#cq-confirm-remove")
-    page.locator("#cq-upload-status", has_text="removed uploads/orchard notes.md").wait_for()
+    page.locator("#cq-upload-status", has_text="orchard notes.md: removed from the index").wait_for()
     assert page.locator("#cq-documents tr", has_text="orchard notes.md").count() == 0
     assert not page.dialogs
+
+
+BAKERY = "# Bakery news\n\nBaker Tilda Marsh, 47, opened the Fenwick Bakery in 2020. Tilda Marsh said the bread " \
+         "sells out by noon.\n"
+
+
+def examples_shown(page) -> str:
+    return " ".join(page.locator("#cq-examples button").all_inner_texts())
+
+
+def test_examples_change_after_an_upload_and_after_a_removal(page, tmp_path):
+    page.locator("#cq-examples").wait_for()
+    assert "Fenwick" not in examples_shown(page) and "Tilda Marsh" not in examples_shown(page)
+    open_documents(page)
+    bakery = tmp_path / "bakery.md"
+    bakery.write_text(BAKERY, encoding="utf-8")
+    choose_file(page, "#cq-upload", bakery)
+    page.click("#cq-add")
+    page.locator("#cq-upload-status", has_text="bakery.md: added").wait_for()
+    page.click("button[role=tab]:has-text('Chat')")
+    expect(page.locator("#cq-examples")).to_contain_text("Fenwick Bakery", timeout=30_000)
+
+    open_documents(page)
+    choose_to_remove(page, "Bakery news (bakery.md)")
+    page.click("#cq-remove")
+    page.click("#cq-confirm-remove")
+    page.locator("#cq-upload-status", has_text="bakery.md: removed from the index").wait_for()
+    page.click("button[role=tab]:has-text('Chat')")
+    expect(page.locator("#cq-examples")).not_to_contain_text("Fenwick", timeout=30_000)
+    expect(page.locator("#cq-examples")).not_to_contain_text("Tilda Marsh")
+    assert examples_shown(page)  # the other documents' examples stay
+
+
+def test_refused_uploads_are_named_as_uploaded_and_stand_out(page, tmp_path):
+    open_documents(page)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("", encoding="utf-8")
+    choose_file(page, "#cq-upload", empty)
+    page.click("#cq-add")
+    refused = page.locator("#cq-upload-status .cq-status-error")
+    expect(refused).to_have_text("✗ empty.txt: the file is empty", timeout=30_000)
+    colour = refused.evaluate("element => getComputedStyle(element).color")
+    assert colour != page.locator("#cq-documents").evaluate("element => getComputedStyle(element).color")

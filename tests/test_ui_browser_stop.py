@@ -1,4 +1,6 @@
-"""In the browser, while an answer is being written: Ask is disabled, Enter queues nothing, Stop cancels.
+"""In the browser, while an answer is being written and after: Ask is disabled, Enter queues nothing, Stop
+ends the answer keeping what was written and gives the question back, the cursor returns to the question box,
+and a question over the limit stays in the box.
 
 A real Assistant (extractive) behind a wrapper that streams its answer a word at a time, slowly, and
 records the questions it was asked and the streams closed before their answer. `Assistant` has no public
@@ -87,11 +89,14 @@ def page(server, slow):
         yield page
 
 
+WRITING = "#cq-chat .cq-streaming:not(.cq-searching)"  # past "Searching your documents…"
+
+
 def start_answer(page, question: str = QUESTION) -> None:
     """Ask, and wait until the answer has begun to stream."""
     page.fill("#cq-question textarea", question)
     page.click("#cq-ask")
-    page.wait_for_function("() => /\\w/.test(document.querySelector('#cq-chat .cq-streaming')?.innerText || '')")
+    page.wait_for_function(f"() => /\\w/.test(document.querySelector({WRITING!r})?.innerText || '')")
 
 
 def test_ask_is_disabled_while_an_answer_runs(page):
@@ -109,18 +114,41 @@ def test_ask_comes_back_when_the_answer_is_done(page, slow):
     expect(page.locator("#cq-stop")).to_be_hidden()
 
 
-def test_stop_cancels_the_answer_and_the_turn_says_so(page, slow):
+def test_stop_keeps_the_text_written_so_far_marked_as_stopped(page, slow):
     start_answer(page)
-    partial = page.locator("#cq-chat .cq-streaming").inner_text().strip(" …")
+    partial = page.locator(WRITING).inner_text().strip(" …")
     page.click("#cq-stop")
     stopped = page.locator("#cq-chat .cq-stopped")
-    expect(stopped).to_have_text("⏹ Stopped. No answer was kept.")
+    expect(stopped).to_contain_text("Stopped: the answer above is incomplete")
     assert slow.closed_early.wait(15)  # the Assistant's stream was closed mid-answer
-    assert partial not in page.locator("#cq-chat").inner_text()
+    assert partial in stopped.inner_text()
     expect(page.locator("#cq-ask")).to_be_enabled()
     page.reload()
-    expect(page.locator("#cq-chat .cq-stopped")).to_have_count(1)  # stopped, also as stored
-    assert page.locator(FINISHED).count() == 1
+    expect(page.locator("#cq-chat .cq-stopped")).to_contain_text(partial)  # kept, also as stored
+
+
+def test_stop_puts_the_question_back_in_the_box(page):
+    start_answer(page)
+    page.click("#cq-stop")
+    page.locator("#cq-chat .cq-stopped").wait_for()
+    expect(page.locator("#cq-question textarea")).to_have_value(QUESTION)
+
+
+def test_the_cursor_is_back_in_the_question_box_after_an_answer(page, slow):
+    slow.delay = 0.0
+    page.fill("#cq-question textarea", QUESTION)
+    page.click("#cq-ask")  # the click takes the focus to the button
+    page.locator(FINISHED).wait_for()
+    expect(page.locator("#cq-question textarea")).to_be_focused()
+
+
+def test_a_question_over_the_limit_stays_in_the_box_with_the_reason_beside_it(page, slow):
+    too_long = "Who restored the tower? " * 92  # 2,208 characters
+    page.fill("#cq-question textarea", too_long)
+    page.click("#cq-ask")
+    expect(page.locator("#cq-question-note")).to_contain_text("the limit is 2,000")
+    expect(page.locator("#cq-question textarea")).to_have_value(too_long)
+    assert slow.asked == [] and page.locator("#cq-chat .message-row").count() == 0
 
 
 def test_enter_during_an_answer_queues_no_second_question(page, slow):

@@ -123,7 +123,7 @@ def test_cancelling_removes_nothing(ui):
 def test_confirmed_remove_deletes_the_document_and_its_upload_copy(ui, orchard):
     ui.documents.upload([str(orchard)], progress=no_progress)
     status, table, choices, row = ui.documents.remove("uploads/orchard.md")
-    assert "removed uploads/orchard.md" in status and "Orchard news" not in table and row.visible is False
+    assert "orchard.md: removed from the index" in status and "Orchard news" not in table and row.visible is False
     assert "uploads/orchard.md" not in [value for _, value in choices.choices]
     assert not (ui.documents.upload_dir / "orchard.md").exists()
 
@@ -154,3 +154,15 @@ def test_file_names_are_escaped_in_the_status_and_table(ui, tmp_path):
     status, table, _ = ui.documents.upload([str(sneaky)], progress=no_progress)
     assert "added" in status and "<img" not in status and "<img" not in table and "&lt;img" in table
     assert [p.parent for p in ui.documents.upload_dir.iterdir()] == [ui.documents.upload_dir]
+
+
+def test_one_chunk_is_one_chunk():
+    info = type("Info", (), dict(source="a.txt", title="A", chunks=1, characters=9, indexed_at=0.0))()
+    assert "1 document, 1 chunk." in render_documents([info])
+
+
+def test_a_file_the_index_refuses_is_named_as_uploaded(ui, tmp_path):
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"\x00\x01\x02 not text \xff\xfe")
+    status, _, _ = ui.documents.upload([str(binary)], progress=no_progress)
+    assert 'class="cq-status-error"' in status and "✗ binary.txt: " in status and "uploads/" not in status

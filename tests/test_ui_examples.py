@@ -1,5 +1,6 @@
-"""Example questions: the seed questions only for the seed corpus; otherwise derived from the documents,
-and offered only when the assistant answers them with a citation. Invented articles, extractive generator."""
+"""Example questions: the seed questions only for the seed corpus; otherwise written from the documents, and
+offered only when answered with a citation; kept per set of documents, in memory and in the chat's file.
+Invented articles, extractive generator."""
 
 from __future__ import annotations
 
@@ -10,42 +11,29 @@ import pytest
 from tests.support import FERRY_AND_GARDEN, write_corpus
 from ui import examples as ex
 
-ARTICLES = FERRY_AND_GARDEN
+MILL = {"mill.txt": "Mill news\nThe Orrin Mill reopened in May. The Orrin Mill grinds oats.\n"}
 
 
 @pytest.fixture
 def assistant(tmp_path, embedder):
     from qa.assistant import Assistant
 
-    corpus = write_corpus(tmp_path / "articles", ARTICLES)
+    corpus = write_corpus(tmp_path / "articles", FERRY_AND_GARDEN)
     made = Assistant(index_dir=tmp_path / "idx", generator="extractive", embedder=embedder)
     made.add([corpus])
     return made
 
 
-def test_names_are_ranked_by_mentions():
-    text = "Ada Lune met Bo Rask. Later Ada Lune left. The Grand Hotel closed."
-    assert ex.names(text) == ["Ada Lune", "Bo Rask", "Grand Hotel"]
+class Counting:
+    """The assistant, counting the questions it was asked."""
 
+    def __init__(self, assistant) -> None:
+        self.assistant = assistant
+        self.asked: list[str] = []
 
-def test_a_name_needs_two_words_once_leading_words_are_dropped():
-    assert ex.names("In Paris. The Mayor spoke. Mr Holt left. Mr Jon Holt stayed.") == ["Jon Holt"]
-
-
-@pytest.mark.parametrize("text", ["Dr Holt spoke.", "Jon Holt said it rained.", "said Jon Holt.",
-                                  "Jon Holt, 41, lives here."])
-def test_a_name_written_as_a_persons(text):
-    assert ex.is_person("Jon Holt", text)
-
-
-def test_a_place_is_not_a_person():
-    assert not ex.is_person("Grand Hotel", "The Grand Hotel closed in May.")
-
-
-def test_questions_about_a_person_and_a_place():
-    questions = ex.questions_about(ARTICLES["ferry.txt"])
-    assert questions == [ex.Candidate("What do the documents say about Kelby Ferry?", "Kelby Ferry"),
-                         ex.Candidate("Who is Ines Marlow?", "Ines Marlow")]
+    def ask(self, question, **kwargs):
+        self.asked.append(question)
+        return self.assistant.ask(question, **kwargs)
 
 
 def test_the_seed_corpus_is_recognised_by_content(tmp_path):
@@ -59,7 +47,7 @@ def test_the_seed_corpus_is_recognised_by_content(tmp_path):
 
 def test_other_documents_get_questions_about_them_not_the_seed_questions(assistant):
     questions = [c.question for c in ex.candidates(assistant, assistant.documents())]
-    assert "What do the documents say about Dunmore Botanic Garden?" in questions
+    assert "Which garden won the regional prize for its glasshouse?" in questions
     assert not set(questions) & set(ex.SEED_EXAMPLES)
 
 
@@ -69,9 +57,10 @@ def test_only_cited_answers_are_offered(assistant):
     assert finder.wait(60) == ["When did the Kelby Ferry resume its crossings?"]
 
 
-def test_a_derived_question_is_offered_only_when_its_citation_names_the_subject(assistant):
-    assert ex.answers(assistant, ex.Candidate("Who is Ines Marlow?", "Ines Marlow"))
-    assert not ex.answers(assistant, ex.Candidate("Who is Ines Marlow?", "Ada Lune"))
+def test_a_question_about_a_name_is_offered_only_when_its_citation_names_it(assistant):
+    documents = assistant.documents()
+    assert ex.answers(assistant, ex.Candidate("Who is Ines Marlow?", "Ines Marlow"), documents)
+    assert ex.answers(assistant, ex.Candidate("Who is Ines Marlow?", "Ada Lune"), documents) is None
 
 
 def test_every_derived_example_is_answered_with_a_citation(assistant):
@@ -82,15 +71,40 @@ def test_every_derived_example_is_answered_with_a_citation(assistant):
         assert not answer.abstained and answer.citations, question
 
 
-def test_examples_are_found_once_per_index_generation(assistant, monkeypatch, tmp_path):
-    asked = []
-    real = assistant.ask
-    monkeypatch.setattr(assistant, "ask", lambda q, **kw: (asked.append(q), real(q, **kw))[1])
-    finder = ex.ExampleFinder(assistant, fixed=["When did the Kelby Ferry resume its crossings?"])
+def test_one_question_is_offered_per_name(assistant):
+    found = ex.ExampleFinder(assistant).wait(60)
+    assert "Who said the crossings would run hourly?" in found and "How old is Ines Marlow?" not in found
+
+
+def test_examples_are_checked_once_per_set_of_documents(assistant, tmp_path):
+    checker = Counting(assistant)
+    finder = ex.ExampleFinder(assistant, fixed=["When did the Kelby Ferry resume its crossings?"], checker=checker)
     finder.wait(60)
     finder.wait(60)
-    assert len(asked) == 1
-    assistant.add([write_corpus(tmp_path / "more", {"mill.txt": "Mill news\nThe Orrin Mill reopened.\n"})])
-    assert finder.current() is None  # a new generation: asked again
+    assert len(checker.asked) == 1
+    assistant.add([write_corpus(tmp_path / "more", MILL)])
     finder.wait(60)
-    assert len(asked) == 2
+    assert len(checker.asked) == 2
+
+
+def test_examples_found_once_are_offered_at_once_after_a_restart(assistant, tmp_path):
+    cache = ex.ExampleCache(tmp_path / "chat.sqlite3")
+    found = ex.ExampleFinder(assistant, cache).wait(60)
+    checker = Counting(assistant)
+    restarted = ex.ExampleFinder(assistant, ex.ExampleCache(tmp_path / "chat.sqlite3"), checker=checker)
+    assert restarted.current() == found and checker.asked == []
+
+
+def test_an_upload_brings_examples_about_it(assistant, tmp_path):
+    finder = ex.ExampleFinder(assistant)
+    finder.wait(60)
+    assistant.add([write_corpus(tmp_path / "more", MILL)])
+    assert any("mill" in q.lower() for q in finder.wait(60))
+
+
+def test_an_example_citing_a_removed_document_is_withdrawn_at_once(assistant):
+    finder = ex.ExampleFinder(assistant)
+    assert any("ferry" in q.lower() or "crossings" in q for q in finder.wait(60))
+    assistant.remove("ferry.txt")
+    offered_now = finder.current()  # before the new set of documents is checked
+    assert offered_now and not any("ferry" in q.lower() or "crossings" in q for q in offered_now)

@@ -1,5 +1,5 @@
 """What the chat shows, from plain data: bubbles, the Evidence panel, the Markdown of Copy and Export, and
-the conversation kept in the browser. Invented answers; no model, no index, no browser."""
+the entries of a conversation as kept. Invented answers; no model, no index, no browser."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 from ui import conversation as conv
 from ui.evidence import render_citation_panel, render_context, render_panel_intro, window
 from ui.markdown import answer_markdown, conversation_markdown
-from ui.render import chat_messages, render_answer
+from ui.render import chat_messages, render_answer, render_streaming
 
 DOCUMENT = "Quarry news\nThe Ashby quarry closed in 1988. It employed 210 people. The site is now a lake.\n"
 SENTENCE = "It employed 210 people."
@@ -42,7 +42,7 @@ def abstained(**changes) -> dict:
 
 
 def entry(state: str = conv.ANSWERED, **changes) -> dict:
-    asked = conv.asking("How many people did the Ashby quarry employ?")
+    asked = dict(conv.asking("How many people did the Ashby quarry employ?"), id="e1")
     if state == conv.ANSWERED:
         return conv.answered(asked, answer(**changes))
     if state == conv.STOPPED:
@@ -124,9 +124,31 @@ def test_a_title_is_shown_once_for_several_citations_of_one_document():
 
 
 def test_nearest_passages_of_one_document_show_its_title_once():
-    passages = [passage(), passage(text="The site is now a lake."), passage("mill.txt", "Mill news", "A mill.")]
+    mill = "The Ashby quarry mill had 40 people."
+    passages = [passage(), passage(text="The Ashby quarry had 210 people."), passage("mill.txt", "Mill news", mill)]
     html = render_panel_intro(abstained(passages=passages), 0)
     assert html.count(">Quarry news</div>") == 1 and html.count(">Mill news</div>") == 1
+
+
+CHARITY = passage("charity.txt", "Charity gala", "Sentebale raised funds at a gala in Lesotho.")
+
+
+def test_an_abstention_lists_no_passage_unrelated_to_the_question():
+    data = abstained(passages=[CHARITY])
+    assert "Nearest passages" not in render_answer(data, 0)
+    panel = render_panel_intro(data, 0)
+    assert "Charity gala" not in panel and "No passage in your documents shares the words" in panel
+
+
+def test_a_passage_without_the_name_the_question_asks_about_is_not_near():
+    capital = passage("city.txt", "City news", "The capital hosted a charity gala.")
+    data = abstained(question="What is the capital of France?", standalone_question="", passages=[capital])
+    assert "City news" not in render_panel_intro(data, 0)
+
+
+def test_an_abstention_lists_the_passages_that_share_the_questions_words():
+    panel = render_panel_intro(abstained(passages=[CHARITY, passage()]), 0)
+    assert "Quarry news" in panel and "Charity gala" not in panel
 
 
 def test_a_changed_document_shows_the_sentence_as_cited():
@@ -182,9 +204,38 @@ def test_follow_ups_build_on_answers_only():
     assert history == [("How many people did the Ashby quarry employ?", "210 people [1].")]
 
 
-def test_a_stopped_question_keeps_no_text_of_its_answer():
-    messages = chat_messages([entry(conv.STOPPED)])
-    assert "Stopped. No answer was kept." in messages[1]["content"] and "210" not in messages[1]["content"]
+def test_a_stopped_answer_keeps_its_text_marked_as_stopped():
+    stopped = conv.stopped(entry(conv.ANSWERING), "It employed 210")
+    shown = chat_messages([stopped])[1]["content"]
+    assert "It employed 210" in shown and "Stopped: the answer above is incomplete" in shown
+
+
+def test_an_answer_stopped_before_its_first_words_says_so():
+    shown = chat_messages([entry(conv.STOPPED)])[1]["content"]
+    assert "Stopped before any answer was written." in shown
+
+
+def test_the_stop_mark_is_an_icon_the_page_ships():
+    shown = chat_messages([entry(conv.STOPPED)])[1]["content"]
+    assert "<svg" in shown and "⏹" not in shown
+
+
+def test_a_stopped_answer_exports_its_text_as_incomplete():
+    text = conversation_markdown([conv.stopped(entry(conv.ANSWERING), "It employed 210")])
+    assert "It employed 210\n\n*Stopped: the answer above is incomplete and was not checked.*" in text
+
+
+def test_before_its_first_words_an_answer_says_it_is_searching():
+    assert "Searching your documents…" in render_streaming("")
+    assert "Searching" not in render_streaming("It employed")
+
+
+def test_the_judges_confidence_shows_beside_the_answer():
+    assert "confidence 82%" in render_answer(answer(probability=0.82), 0)
+
+
+def test_no_confidence_shows_where_no_judge_ran():
+    assert "confidence" not in render_answer(answer(probability=None), 0)
 
 
 def test_the_stored_conversation_is_bounded():

@@ -1,13 +1,15 @@
-"""The chat's handlers: answer (streamed, stoppable), stop, restore after a reload, new chat, show a citation.
+"""The chat's handlers: answer (streamed, stoppable), stop, open a past conversation, new chat, show a citation.
 
-The conversation lives in the browser (`gr.BrowserState`) and comes back with every event, so each
-handler first checks it (`conversation.restore`). The handlers that draw the chat return the page's chat
-widgets in one order: chat, conversation, evidence panel, question box, Ask, Stop, export download.
+A page keeps only which conversation it shows, its id, in the browser (`gr.BrowserState`, so a reload
+shows it again); the conversations live in the chat's SQLite file (`ui.history`), listed beside the chat.
+The handlers that draw the chat return the page's chat widgets in one order, `OUTPUTS`.
 
 Stop sets a flag of the page's session that the answering handler checks between pieces: it then closes
-the Assistant's stream (which stops the model) and ends normally with the question marked as stopped.
-Ending normally matters: Gradio cancelling the event instead leaves the page briefly believing the old
-answer still runs, and drops an Ask pressed in that moment.
+the Assistant's stream (which stops the model) and ends normally, keeping the text written so far marked as
+stopped, and the question goes back into the box if the reader has not typed another. Ending normally
+matters: Gradio cancelling the event instead leaves the page briefly believing the old answer still runs,
+and drops an Ask pressed in that moment. Nothing typed is lost: the box is emptied when an answer starts,
+never when it ends, and a question that cannot be asked (too long) stays in it with the reason beside it.
 """
 
 from __future__ import annotations
@@ -20,55 +22,80 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from ui import conversation as conv
-from ui.evidence import PANEL_HELP, SEARCHING, render_citation_panel, render_panel_intro
+from ui.errors import sentence
+from ui.evidence import LOADING, PANEL_HELP, SEARCHING, WRITING, render_citation_panel, render_panel_intro
+from ui.history import Conversation, History
 from ui.markdown import conversation_markdown
-from ui.render import chat_messages
-from ui.settings import Assistants
+from ui.progress import render_loading
+from ui.render import chat_messages, e
+from ui.settings import Assistants, model_name
 
 log = logging.getLogger("citeqa.ui")
 EXPORT_NAME = "citeqa-conversation.md"
 EXPORT_KEEP_SECONDS = 86_400
+PROGRESS_SECONDS = 1.0  # how often a loading model's progress is redrawn
+OUTPUTS = ("chat", "current", "panel", "question", "note", "ask", "stop", "new_chat", "conversations", "export")
+# What a page keeps while it shows a new chat: not "", which the browser's store never writes (it would keep
+# the conversation shown before, and a reload would bring that back).
+NO_CONVERSATION = "new"
 Frame = tuple[Any, ...]
-
-
-def idle() -> tuple[Any, Any]:
-    """Ask usable, Stop hidden."""
-    return gr.Button(interactive=True), gr.Button(visible=False)
-
-
-def busy() -> tuple[Any, Any]:
-    """While an answer runs: Ask disabled, Stop shown."""
-    return gr.Button(interactive=False), gr.Button(visible=True, interactive=True)
 
 
 def session(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or ""
 
 
+def render_note(message: str) -> str:
+    """The message beside the question box (a question that cannot be asked as typed)."""
+    return f'<div class="cq-question-error" role="alert">{e(message)}</div>' if message else ""
+
+
+def skip_all() -> Frame:
+    return (gr.skip(),) * len(OUTPUTS)
+
+
+def controls(running: bool) -> tuple[Any, Any, Any]:
+    """(Ask, Stop, New chat): while an answer runs Ask and New chat wait and Stop shows."""
+    return (gr.Button(interactive=not running), gr.Button(visible=running, interactive=running),
+            gr.Button(interactive=not running))
+
+
+@dataclass(frozen=True, slots=True)
+class Running:
+    """A page's answer being written: the flag Stop sets, and the question to give back."""
+
+    stop: threading.Event
+    question: str
+
+
 class Chat:
-    def __init__(self, assistants: Assistants, top_k: int, export_dir: Path | None = None) -> None:
+    def __init__(self, assistants: Assistants, top_k: int, history: History, export_dir: Path | None = None) -> None:
         self.assistants = assistants
         self.top_k = top_k
+        self.history = history
         self._export_dir = export_dir
         self._export_lock = threading.Lock()
-        self._stops: dict[str, threading.Event] = {}  # per page session, while it has an answer running
+        self._running: dict[str, Running] = {}  # per page session, while it has an answer running
 
     @property
     def assistant(self) -> Any:
         return self.assistants.base
 
     # -- the conversation as a file ----------------------------------------------------------------
-    def export(self, conversation: list[conv.Entry]) -> Any:
+    def export(self, conversation: Conversation | None) -> Any:
         """The download behind "Export conversation": a Markdown file, or hidden while the chat is empty."""
-        if not conversation:
+        if conversation is None or not conversation.entries:
             return gr.DownloadButton(value=None, visible=False)
-        text = conversation_markdown(conversation)
+        text = conversation_markdown(list(conversation.entries), conversation.title)
         folder = self.export_dir() / hashlib.sha256(text.encode()).hexdigest()[:20]
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / EXPORT_NAME
@@ -94,90 +121,184 @@ class Chat:
             if stale:
                 shutil.rmtree(folder, ignore_errors=True)
 
-    def frame(self, conversation: list[conv.Entry], panel: Any, question: Any = gr.skip()) -> Frame:
+    # -- what the page shows -----------------------------------------------------------------------
+    def listing(self, current: str | None, search: str | None = "", running: bool = False) -> Any:
+        """The list of past conversations, newest first, the open one selected; `search=None` keeps its lines."""
+        current = None if current == NO_CONVERSATION else current
+        if search is None:
+            return gr.Radio(value=current or None, interactive=not running)
+        choices = [(s.title, s.id) for s in self.history.summaries(search)]
+        shown = current if any(ident == current for _, ident in choices) else None
+        return gr.Radio(choices=choices, value=shown, interactive=not running)
+
+    def frame(self, conversation: Conversation | None, panel: Any, question: Any = gr.skip(), note: str = "",
+              search: str | None = "") -> Frame:
         """The page once no answer runs."""
-        return (chat_messages(conversation), conversation, panel, question, *idle(), self.export(conversation))
+        ident = conversation.id if conversation else NO_CONVERSATION
+        entries = list(conversation.entries) if conversation else []
+        return (chat_messages(entries), ident, panel, question, render_note(note), *controls(False),
+                self.listing(ident, search), self.export(conversation))
 
     # -- handlers ----------------------------------------------------------------------------------
-    def respond(self, question: str, conversation: Any, generator: str | None = None,
-                top_k: float | None = None, request: gr.Request | None = None) -> Iterator[Frame]:
-        """Stream one answer into the chat, until it is done or Stop is pressed."""
-        conversation = conv.restore(conversation)
+    def respond(self, question: str, current: Any, generator: str | None = None, top_k: float | None = None,
+                search: str = "", request: gr.Request | None = None) -> Iterator[Frame]:
+        """Stream one answer into the open conversation (a new one for a new chat), until done or stopped."""
+        from qa.assistant import clean_question
+        from qa.errors import QuestionError
+
         question = (question or "").strip()
         if not question:
             gr.Warning("Type a question first.")
-            yield (gr.skip(),) * 7
+            yield skip_all()
+            return
+        if session(request) in self._running:
+            gr.Warning("An answer is still being written: wait for it, or press Stop.")
+            yield skip_all()
+            return
+        try:
+            clean_question(question)
+        except QuestionError as exc:  # too long: the question stays in the box, the reason beside it
+            yield (*skip_all()[:4], render_note(f"{sentence(exc)} It is still in the box: shorten it and ask again."),
+                   *skip_all()[5:])
             return
         entry = conv.asking(question)
-        conversation = conv.append(conversation, entry)
-        stop = self._stops[session(request)] = threading.Event()
-        answering = self._answer(question, conversation, generator, top_k, stop)
+        opened = self.history.get(current if isinstance(current, str) else "")
+        if opened is None or not self.history.save_entry(opened.id, entry):
+            ident, entries = self.history.start(question, [entry]), [entry]
+        else:
+            ident, entries = opened.id, conv.append(list(opened.entries), entry)
+        running = self._running[session(request)] = Running(threading.Event(), question)
+        answering = self._answer(question, entries, generator, top_k, running.stop)
         try:
-            yield chat_messages(conversation), conversation, SEARCHING, "", *busy(), gr.skip()
-            for text in answering:
-                yield (chat_messages(conversation, text), *(gr.skip(),) * 6)
+            yield (chat_messages(entries), ident, SEARCHING, "", "", *controls(True),
+                   self.listing(ident, search, running=True), gr.skip())
+            writing = False
+            for shown in answering:
+                if isinstance(shown, float):  # the model is loading: seconds so far
+                    name = self.assistants.name(generator)
+                    speeds = self.assistants.speeds
+                    last = speeds.speed(model_name(name)).load_seconds if speeds else None
+                    yield (chat_messages(entries, waiting=render_loading(name, shown, last)), gr.skip(), LOADING,
+                           *(gr.skip(),) * 7)
+                    continue
+                panel = gr.skip() if writing else WRITING
+                writing = True
+                yield (chat_messages(entries, shown), gr.skip(), panel, *(gr.skip(),) * 7)
         finally:
             answering.close()  # when Gradio closes this handler (the page went away): the model stops too
-            if self._stops.get(session(request)) is stop:
-                del self._stops[session(request)]
-        answer = conversation[-1]["answer"]
-        yield self.frame(conversation, render_panel_intro(answer, len(conversation) - 1), "")
+            if entries[-1]["state"] == conv.ANSWERING:
+                entries[-1] = conv.stopped(entries[-1], entries[-1].get("partial", ""))
+            self.history.save_entry(ident, entries[-1])
+            if self._running.get(session(request)) is running:
+                del self._running[session(request)]
+        answer = entries[-1]["answer"]
+        yield self.frame(self.history.get(ident), render_panel_intro(answer, len(entries) - 1), search=search)
 
-    def _answer(self, question: str, conversation: list[conv.Entry], generator: str | None,
-                top_k: float | None, stop: threading.Event) -> Iterator[str]:
-        """Yields the text so far while the answer streams; leaves the finished entry last in `conversation`."""
+    def respond_example(self, sample: Any, current: Any, generator: str | None = None, top_k: float | None = None,
+                        search: str = "", request: gr.Request | None = None) -> Iterator[Frame]:
+        """An example clicked: asked at once, as if typed and sent."""
+        question = sample[0] if isinstance(sample, list | tuple) and sample else str(sample or "")
+        yield from self.respond(question, current, generator, top_k, search, request)
+
+    def _load(self, generator: str | None, stop: threading.Event) -> Iterator[float]:
+        """Load the generator's model in a thread, yielding the seconds so far every PROGRESS_SECONDS."""
+        loaded: Future = Future()
+
+        def load() -> None:
+            try:
+                loaded.set_result(self.assistants.load(generator))
+            except BaseException as exc:  # raised again below, in the handler's thread
+                loaded.set_exception(exc)
+
+        threading.Thread(target=load, daemon=True, name="citeqa-load").start()
+        started = time.monotonic()
+        while not stop.is_set():
+            try:
+                loaded.result(timeout=PROGRESS_SECONDS)
+                return
+            except FutureTimeout:
+                yield time.monotonic() - started
+
+    def _answer(self, question: str, entries: list[conv.Entry], generator: str | None, top_k: float | None,
+                stop: threading.Event) -> Iterator[str | float]:
+        """Yields the seconds so far while a model loads, then the text so far while the answer streams;
+        leaves the finished entry last in `entries` (with the text so far while it runs)."""
         from qa.answer import Answer
         from qa.errors import QuestionError
 
-        entry = conversation[-1]
+        entry = entries[-1]
         pieces: list[str] = []
         try:
+            if not self.assistants.loaded(generator):
+                yield from self._load(generator, stop)
+            if stop.is_set():
+                entries[-1] = conv.stopped(entry)
+                return
             stream = self.assistants.get(generator).stream(
-                question, history=conv.history(conversation[:-1]), k=int(top_k) if top_k else self.top_k)
+                question, history=conv.history(entries[:-1]), k=int(top_k) if top_k else self.top_k)
             try:
                 for item in stream:
                     if stop.is_set():
-                        conversation[-1] = conv.stopped(entry)
+                        entries[-1] = conv.stopped(entry, "".join(pieces))
                         return
                     if isinstance(item, Answer):
-                        conversation[-1] = conv.answered(entry, item.to_dict())
+                        entries[-1] = conv.answered(entry, item.to_dict())
+                        if self.assistants.speeds is not None:
+                            self.assistants.speeds.record_answer(item.generator or model_name(generator),
+                                                                 item.timings)
                         return
                     pieces.append(item)
-                    yield "".join(pieces)
+                    entries[-1] = dict(entry, partial="".join(pieces))
+                    yield entries[-1]["partial"]
             finally:
                 stream.close()
         except QuestionError as exc:
-            conversation[-1] = conv.failed(entry, str(exc))
+            entries[-1] = conv.failed(entry, sentence(exc))
             return
         except Exception as exc:  # a model that will not load, an index that is missing: say so in the chat
             log.exception("answering failed")
             self.assistants.forget(generator)
-            conversation[-1] = conv.failed(entry, f"{exc.__class__.__name__}: {exc}")
+            entries[-1] = conv.failed(entry, f"Could not answer. {sentence(exc)}")
             return
-        conversation[-1] = conv.failed(entry, "the answer ended before it was complete")
+        entries[-1] = conv.failed(entry, "The answer ended before it was complete.")
 
-    def stop(self, request: gr.Request | None = None) -> Any:
-        """Stop pressed: the running answer of this page ends at its next piece, marked as stopped."""
-        running = self._stops.get(session(request))
-        if running is not None:
-            running.set()
-        return gr.Button(interactive=False)  # until the answer has ended
+    def stop(self, question: str = "", request: gr.Request | None = None) -> tuple[Any, Any]:
+        """Stop pressed: the running answer of this page ends at its next piece, marked as stopped, and its
+        question goes back into the box unless another has been typed there. Returns (Stop, question box)."""
+        running = self._running.get(session(request))
+        if running is None:
+            return gr.Button(interactive=False), gr.skip()
+        running.stop.set()
+        back = running.question if not (question or "").strip() else gr.skip()
+        return gr.Button(interactive=False), back  # Stop stays disabled until the answer has ended
 
-    def restore(self, conversation: Any) -> Frame:
-        """On page load: the stored conversation again."""
-        return self.frame(conv.restore(conversation), PANEL_HELP)
+    def restore(self, stored: Any) -> Frame:
+        """On page load: the conversation this page showed. A conversation kept in the browser by an older
+        citeqa (a list of entries) moves into the file."""
+        if isinstance(stored, list):
+            entries = conv.restore(stored)
+            stored = self.history.start(entries[0]["question"], entries) if entries else ""
+        return self.frame(self.history.get(stored if isinstance(stored, str) else ""), PANEL_HELP)
 
     def new_chat(self) -> Frame:
-        return self.frame([], PANEL_HELP, "")
+        """An empty chat; the conversation shown so far stays in the list."""
+        return self.frame(None, PANEL_HELP, search=None)
 
-    def show_citation(self, target: str, conversation: Any) -> Any:
+    def open(self, ident: Any, search: str = "") -> tuple[Any, ...]:
+        """A past conversation chosen in the list: shown in the chat (whose tab comes forward)."""
+        conversation = self.history.get(ident if isinstance(ident, str) else "")
+        if conversation is None:
+            gr.Warning("That conversation is no longer there.")
+        return (*self.frame(conversation, PANEL_HELP, search=search), gr.Tabs(selected="chat"))
+
+    def show_citation(self, target: str, current: Any) -> Any:
         """`target` is "turn:marker:nonce" as written by the page's click handler."""
-        conversation = conv.restore(conversation)
+        conversation = self.history.get(current if isinstance(current, str) else "")
         match = re.fullmatch(r"\s*(\d+):(\d+)(?::(\d+))?\s*", target or "")
-        if not match or int(match.group(1)) >= len(conversation):
+        if conversation is None or not match or int(match.group(1)) >= len(conversation.entries):
             return gr.skip()
         turn, marker = int(match.group(1)), int(match.group(2))
-        entry = conversation[turn]
+        entry = conversation.entries[turn]
         if entry["state"] != conv.ANSWERED:
             return gr.skip()
         answer = entry["answer"]

@@ -57,7 +57,7 @@ def main(args: argparse.Namespace) -> int:
     max_mb = getattr(args, "max_upload_mb", 25.0)
     app = build_app(assistant, max_upload_mb=max_mb)
     if not getattr(args, "no_warm", False):
-        threading.Thread(target=warm, args=(assistant, app.citeqa.examples), daemon=True,
+        threading.Thread(target=warm, args=(app.citeqa,), daemon=True,
                          name="citeqa-warm").start()
     shown = f"[{host}]" if ":" in host else host
     print(f"citeqa: chat on http://{shown}:{args.port}  (index: {assistant.index.root}; Ctrl+C to stop)",

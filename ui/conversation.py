@@ -1,13 +1,15 @@
-"""The conversation a page keeps in the browser (so it survives a reload): plain JSON, one entry a question.
+"""A conversation as plain JSON, one entry a question: kept in the chat's SQLite file (`ui.history`).
 
-An entry is {"question", "state", "answer", "error"}. Its state is "answering" while the answer streams,
-then "answered" (`answer` is `Answer.to_dict()`), "stopped" (Stop was pressed: nothing of the partial text
-is kept) or "failed" (`error` says what went wrong). What comes back from the browser is checked here
-entry by entry: a damaged or outdated stored conversation loses the entries it cannot show, never raises.
+An entry is {"id", "question", "state", "answer", "error", "partial"}. Its state is "answering" while the
+answer streams, then "answered" (`answer` is `Answer.to_dict()`), "stopped" (Stop was pressed: `partial` is
+the text written until then) or "failed" (`error` says what went wrong, as a sentence). What is read back
+(from the file, or from a browser that kept the conversation before the file existed) is checked here entry
+by entry: a damaged or outdated conversation loses the entries it cannot show, never raises.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 ANSWERING, ANSWERED, STOPPED, FAILED = "answering", "answered", "stopped", "failed"
@@ -22,15 +24,16 @@ PASSAGE_FIELDS = {"source": str, "title": str, "text": str, "start": int, "end":
 
 
 def asking(question: str) -> Entry:
-    return {"question": question, "state": ANSWERING, "answer": None, "error": ""}
+    return {"id": uuid.uuid4().hex[:12], "question": question, "state": ANSWERING, "answer": None, "error": ""}
 
 
 def answered(entry: Entry, answer: dict[str, Any]) -> Entry:
     return dict(entry, state=ANSWERED, answer=answer)
 
 
-def stopped(entry: Entry) -> Entry:
-    return dict(entry, state=STOPPED, answer=None)
+def stopped(entry: Entry, partial: str = "") -> Entry:
+    """Stopped by the reader (or cut off by a reload): the text written until then is kept, marked as such."""
+    return dict(entry, state=STOPPED, answer=None, partial=partial or entry.get("partial", ""))
 
 
 def failed(entry: Entry, message: str) -> Entry:
@@ -58,7 +61,7 @@ def _valid(entry: Any) -> bool:
         return _valid_answer(entry.get("answer"))
     if state == FAILED:
         return isinstance(entry.get("error"), str)
-    return state in {ANSWERING, STOPPED}
+    return state in {ANSWERING, STOPPED} and isinstance(entry.get("partial", ""), str)
 
 
 def restore(value: Any) -> list[Entry]:

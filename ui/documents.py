@@ -9,7 +9,8 @@ from typing import Any
 
 import gradio as gr
 
-from ui.render import e, render_error
+from ui.errors import sentence
+from ui.render import done, e, refused, render_error
 from ui.uploads import UPLOAD_SOURCE_PREFIX, UploadError, safe_upload_name, store_upload, upload_copy
 
 log = logging.getLogger("citeqa.ui")
@@ -17,6 +18,10 @@ log = logging.getLogger("citeqa.ui")
 
 def note(text: str) -> str:
     return f'<div class="cq-note">{text}</div>'
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
 def file_name(source: str) -> str:
@@ -39,7 +44,7 @@ def render_documents(documents: list[Any]) -> str:
     total = sum(d.chunks for d in documents)
     return ('<div class="cq-docs"><table><thead><tr><th>Title</th><th>File</th><th>Chunks</th><th>Added</th>'
             '</tr></thead><tbody>' + "".join(rows) +
-            f'</tbody></table><p>{len(documents)} documents, {total} chunks.</p></div>')
+            f'</tbody></table><p>{plural(len(documents), "document")}, {plural(total, "chunk")}.</p></div>')
 
 
 class Documents:
@@ -53,7 +58,8 @@ class Documents:
         try:
             documents = self.assistant.documents()
         except Exception as exc:
-            return render_error(f"cannot list the documents: {exc}"), gr.Dropdown(choices=[], value=None)
+            return (render_error(f"The documents cannot be listed. {sentence(exc)}"),
+                    gr.Dropdown(choices=[], value=None))
         choices = [(choice_label(d), d.source) for d in sorted(documents, key=choice_label)]
         return render_documents(documents), gr.Dropdown(choices=choices, value=None)
 
@@ -71,31 +77,32 @@ class Documents:
             lines.append(self._add(path, shown))
         if progress is not None:
             progress(1.0, desc="Done")
-        return note("<br>".join(lines)), *self.view()
+        return f'<div class="cq-status">{"".join(lines)}</div>', *self.view()
 
     def _add(self, path: Path, shown: str) -> str:
-        """One file: copied, indexed as uploads/<name>; the copy is deleted again when indexing refuses it."""
+        """One file: copied, indexed as uploads/<name>; the copy is deleted again when indexing refuses it.
+        Every outcome names the file as the reader uploaded it."""
         try:
             existed = (self.upload_dir / safe_upload_name(shown)).exists()
             stored = store_upload(path, self.upload_dir, self.max_upload_mb, name=shown)
         except UploadError as exc:
-            return f"✗ {e(str(exc))}"
+            return refused(shown, str(exc).removeprefix(f"{shown}: "))
         try:
             report = self.assistant.add([stored], source_prefix=UPLOAD_SOURCE_PREFIX)
         except Exception as exc:
             log.exception("indexing %s failed", stored)
             if not existed:
                 stored.unlink(missing_ok=True)
-            return f"✗ {e(stored.name)}: {e(str(exc))}"
+            return refused(shown, sentence(exc))
         if report.skipped:
             if not existed:
                 stored.unlink(missing_ok=True)
-            return "<br>".join(f"✗ {e(source)}: {e(reason)}" for source, reason in report.skipped)
+            return "".join(refused(shown, reason) for _, reason in report.skipped)
         if report.added:
-            return f"✓ {e(stored.name)}: added ({report.chunks_embedded} chunks)"
+            return done(shown, f"added ({plural(report.chunks_embedded, 'chunk')})")
         if report.updated:
-            return f"✓ {e(stored.name)}: updated ({report.chunks_embedded} chunks)"
-        return f"✓ {e(stored.name)}: already indexed, unchanged"
+            return done(shown, f"updated ({plural(report.chunks_embedded, 'chunk')})")
+        return done(shown, "already indexed, unchanged")
 
     def confirm(self, source: str | None) -> tuple[str, Any, str]:
         """Remove pressed: ask first. Returns (status, confirmation row, its question)."""
@@ -116,12 +123,12 @@ class Documents:
         try:
             self.assistant.remove(source)
         except KeyError:
-            status = f"✗ not in the index: {e(source)}"
+            status = refused(file_name(source), "not in the index")
         except Exception as exc:
-            status = f"✗ {e(source)}: {e(str(exc))}"
+            status = refused(file_name(source), sentence(exc))
         else:
-            status = f"✓ removed {e(source)}"
+            status = done(file_name(source), "removed from the index")
             copy = upload_copy(source, self.upload_dir)
             if copy is not None:
                 copy.unlink(missing_ok=True)
-        return note(status), *self.view(), gr.Row(visible=False)
+        return status, *self.view(), gr.Row(visible=False)

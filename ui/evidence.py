@@ -6,13 +6,19 @@ from __future__ import annotations
 from itertools import groupby
 from typing import Any
 
+from ui.relevance import related_passages
+from ui.render import SEARCHING as SEARCHING_TEXT
 from ui.render import TURN_PREFIX, cite_link, e, label
 
 CONTEXT_CHARS = 450  # document text shown on each side of a cited sentence
 PASSAGE_CHARS = 400  # of a nearest passage
 PANEL_HELP = ('<div class="cq-panel"><div class="cq-note">Ask a question. Click a citation marker such as [1] '
               'in an answer to see the cited sentence in its document.</div></div>')
-SEARCHING = '<div class="cq-panel"><div class="cq-note">Searching your documents…</div></div>'
+SEARCHING = f'<div class="cq-panel"><div class="cq-note">{SEARCHING_TEXT}</div></div>'
+LOADING = ('<div class="cq-panel"><div class="cq-note">Waiting for the model to load; your documents are searched '
+           'next.</div></div>')
+WRITING = ('<div class="cq-panel"><div class="cq-note">Writing the answer from the passages found. Its citations '
+           'will be listed here when it is done.</div></div>')
 
 
 def window(text: str, start: int, end: int, chars: int = CONTEXT_CHARS) -> tuple[int, int]:
@@ -65,8 +71,9 @@ def render_citation_links(answer: dict[str, Any], turn: int, current: int | None
 
 
 def render_nearest(answer: dict[str, Any]) -> str:
+    """The passages retrieved that share the question's words (ui.relevance), each document's title once."""
     groups = []
-    for name, passages in by_document(list(answer["passages"][:3])):
+    for name, passages in by_document(related_passages(answer)[:3]):
         texts = []
         for p in passages:
             text = p["text"] if len(p["text"]) <= PASSAGE_CHARS else p["text"][:PASSAGE_CHARS].rsplit(" ", 1)[0] + "…"
@@ -74,7 +81,11 @@ def render_nearest(answer: dict[str, Any]) -> str:
                          f'<div class="cq-context">{e(text)}</div>')
         groups.append(f'<div class="cq-panel-title" title="{e(passages[0]["source"])}">{e(name)}</div>'
                       + "".join(texts))
-    return "".join(groups) or '<div class="cq-note">Nothing was retrieved: is the index empty?</div>'
+    if groups:
+        return "".join(groups)
+    if answer["passages"]:
+        return '<div class="cq-note">No passage in your documents shares the words of this question.</div>'
+    return '<div class="cq-note">Nothing was retrieved: is the index empty?</div>'
 
 
 def render_panel_intro(answer: dict[str, Any] | None, turn: int) -> str:
@@ -82,8 +93,9 @@ def render_panel_intro(answer: dict[str, Any] | None, turn: int) -> str:
     if answer is None:
         return PANEL_HELP
     if answer["abstained"]:
+        intro = '<div class="cq-note">None of them answers the question.</div>' if related_passages(answer) else ""
         return ('<div class="cq-panel cq-nearest"><div class="cq-panel-title">Nearest passages</div>'
-                f'<div class="cq-note">None of them answers the question.</div>{render_nearest(answer)}</div>')
+                f'{intro}{render_nearest(answer)}</div>')
     return ('<div class="cq-panel"><div class="cq-note">Click a marker to see the cited sentence in its '
             f'document:</div>{render_citation_links(answer, turn)}</div>')
 

@@ -42,6 +42,9 @@ def entry_markdown(entry: conv.Entry, prefix: str = "") -> str:
         return answer_markdown(entry["answer"], prefix)
     if entry["state"] == conv.FAILED:
         return f"*Could not answer: {one_line(entry['error'])}*"
+    partial = entry.get("partial", "").strip()
+    if partial:
+        return f"{partial}\n\n*Stopped: the answer above is incomplete and was not checked.*"
     return "*Stopped before an answer was given.*"
 
 

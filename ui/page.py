@@ -4,6 +4,9 @@ The script handles three clicks. A citation marker writes "<turn>:<marker>:<nonc
 hidden textbox, whose change event renders the Evidence panel on the server; the script then scrolls the
 highlighted sentence into view when it is not (on a phone the panel sits below the chat). "Copy" puts
 the answer's Markdown, kept hidden beside the button, on the clipboard. "Back to the answer" scrolls back.
+On a phone the list of past conversations starts folded away, and folds again once one is chosen.
+`FOCUS_QUESTION` puts the cursor back in the question box after an answer (not on a phone, where it would
+pop the keyboard up over the answer).
 Colours of markers and highlights are opaque pairs that meet WCAG AA (4.5:1) in the light and dark themes.
 """
 
@@ -15,6 +18,14 @@ from ui.render import CITE_PREFIX, TURN_PREFIX
 
 CITE_TARGET_ID = "cq-cite-target"
 NARROW_PX = 700
+SIDEBAR_OVERLAY_PX = 768  # below this Gradio's sidebar covers the whole page when open
+FOCUS_QUESTION = """() => {
+  if (window.innerWidth > %d) {
+    const box = document.querySelector("#cq-question textarea");
+    if (box) box.focus();
+  }
+  return [];
+}""" % NARROW_PX
 
 # Offline: system fonts only (the default theme fetches Google Fonts).
 THEME_FONTS = dict(font=["ui-sans-serif", "system-ui", "sans-serif"],
@@ -54,6 +65,28 @@ a.cq-cite:hover { background: #bfdbfe; }
 .cq-docs th, .cq-docs td { text-align: left; padding: 4px 6px; border-bottom: 1px solid rgba(128,128,128,0.25); }
 .cq-docs td.cq-num { text-align: right; }
 .cq-docs td.cq-file { word-break: break-all; }
+.cq-icon { display: inline-block; vertical-align: -1px; }
+.cq-partial { white-space: pre-wrap; }
+.cq-stopped .cq-partial { font-style: normal; }
+.cq-stopped-mark { display: inline-block; margin-top: 4px; font-size: 0.85em; }
+.cq-confidence { font-weight: 600; }
+.cq-progress { display: block; width: 100%; margin-top: 6px; }
+.cq-question-error { color: #b91c1c; font-weight: 600; margin: 2px 4px; }
+.dark .cq-question-error { color: #fca5a5; }
+.cq-status-ok, .cq-status-error { padding: 4px 8px; margin: 2px 0; border-radius: 4px; }
+.cq-status-ok { border-left: 4px solid #15803d; color: #14532d; background: #dcfce7; }
+.cq-status-error { border-left: 4px solid #b91c1c; color: #7f1d1d; background: #fee2e2; font-weight: 600; }
+.dark .cq-status-ok { color: #dcfce7; background: #14532d; }
+.dark .cq-status-error { color: #fee2e2; background: #7f1d1d; }
+.cq-missing { font-size: 0.85em; }
+/* The past conversations: one line each, the open one marked, the radio dot out of sight. */
+#cq-history .wrap { flex-direction: column; gap: 2px; }
+#cq-history label { width: 100%; justify-content: flex-start; border-radius: 6px; overflow: hidden; }
+#cq-history label span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+#cq-history input[type=radio] { position: absolute; opacity: 0; pointer-events: none; }
+#cq-history label.selected { font-weight: 600; box-shadow: inset 3px 0 0 var(--color-accent); }
+/* The Chatbot's own trash icon would empty the chat without asking: conversations are deleted from the list. */
+#cq-chat .icon-button-wrapper { display: none; }
 /* Gradio 6 leaves the separator of its hidden "Stop Recording" button: no stray dot in the footer. */
 footer .record.hidden + .divider { display: none; }
 @media (max-width: NARROW_PXpx) {
@@ -111,9 +144,19 @@ HEAD = """
       said(copyByHand(text));
     }
   }
+  function foldSidebar() {
+    var open = document.querySelector(".sidebar.open .toggle-button");
+    if (open && window.innerWidth <= %(overlay)d) open.click();
+  }
+  function foldOnPhones(tries) {
+    if (document.querySelector(".sidebar .toggle-button")) foldSidebar();
+    else if (tries > 0) setTimeout(function () { foldOnPhones(tries - 1); }, 100);
+  }
+  foldOnPhones(100);
   document.addEventListener("click", function (event) {
     var target = event.target;
     if (!target || !target.closest) return;
+    if (target.closest("#cq-history label")) setTimeout(foldSidebar, 150);
     var cite = target.closest('a[href^="%(cite)s"]');
     var back = target.closest('a[href^="%(turn)s"]');
     var button = target.closest("button.cq-copy");
@@ -136,7 +179,7 @@ HEAD = """
 })();
 </script>
 """ % {"target": CITE_TARGET_ID, "cite": CITE_PREFIX, "cite_cut": len(CITE_PREFIX), "turn": TURN_PREFIX,
-       "turn_cut": len(TURN_PREFIX)}
+       "turn_cut": len(TURN_PREFIX), "overlay": SIDEBAR_OVERLAY_PX}
 
 
 def theme() -> gr.themes.Base:

@@ -13,11 +13,16 @@ from typing import Any
 
 from ui import conversation as conv
 from ui.markdown import answer_markdown
+from ui.relevance import related_passages
 
 e = html.escape
 CITE_PREFIX = "#cq-cite-"
 TURN_PREFIX = "#cq-turn-"
 TIMING_ORDER = ["retrieve", "select", "first_token", "generate", "verify", "total"]
+# The page ships its icons inline: a glyph such as ⏹ shows as an empty box where no installed font has it.
+STOP_ICON = ('<svg class="cq-icon" viewBox="0 0 16 16" width="12" height="12" aria-hidden="true" focusable="false">'
+             '<rect x="3" y="3" width="10" height="10" rx="1.5" fill="currentColor"/></svg>')
+SEARCHING = "Searching your documents…"
 
 
 def label(item: dict[str, Any]) -> str:
@@ -48,10 +53,19 @@ def render_details(answer: dict[str, Any]) -> str:
     return f'<details class="cq-details"><summary>details</summary>{body}</details>' if body else ""
 
 
+def render_confidence(answer: dict[str, Any]) -> str:
+    """The answer judge's probability that the answer is right, where a judge ran."""
+    probability = answer.get("probability")
+    if not isinstance(probability, int | float) or isinstance(probability, bool):
+        return ""
+    return (f'<span class="cq-confidence" title="How likely the answer checker judges this answer to be right">'
+            f'confidence {max(0.0, min(1.0, probability)):.0%}</span>')
+
+
 def render_actions(answer: dict[str, Any]) -> str:
-    """Copy (the page's script copies the hidden Markdown beside it) and the folded details."""
+    """Copy (the page's script copies the hidden Markdown beside it), the confidence and the folded details."""
     return (f'<div class="cq-actions"><button class="cq-copy" title="Copy the answer with its sources as '
-            f'Markdown">Copy</button>{render_details(answer)}</div>'
+            f'Markdown">Copy</button>{render_confidence(answer)}{render_details(answer)}</div>'
             f'<div class="cq-md">{e(answer_markdown(answer))}</div>')
 
 
@@ -67,8 +81,9 @@ def render_abstention(answer: dict[str, Any], turn: int) -> str:
     reason = answer.get("reason") or "None of the indexed passages answers this question."
     reason = reason[:1].upper() + reason[1:]
     nearest = ""
-    if answer["passages"]:
-        names = "; ".join(e(t) for t in dict.fromkeys(label(p) for p in answer["passages"][:3]))
+    related = related_passages(answer)[:3]
+    if related:
+        names = "; ".join(e(t) for t in dict.fromkeys(label(p) for p in related))
         nearest = f'<div class="cq-note">Nearest passages, under Evidence: {names}</div>'
     return (f'<div class="cq-answer cq-abstain cq-turn-{turn}"><span class="cq-abstain-label">'
             f'⚠ No answer in your documents.</span> {e(reason)}{nearest}{render_understood(answer)}'
@@ -92,31 +107,52 @@ def render_answer(answer: dict[str, Any], turn: int) -> str:
 
 
 def render_streaming(text: str) -> str:
+    """The answer while it is written; before its first words, what is being done."""
+    if not text:
+        return f'<div class="cq-answer cq-streaming cq-searching">{SEARCHING}</div>'
     return f'<div class="cq-answer cq-streaming">{e(text)} …</div>'
 
 
-def render_stopped() -> str:
-    return '<div class="cq-answer cq-stopped">⏹ Stopped. No answer was kept.</div>'
+def render_stopped(partial: str = "") -> str:
+    """A stopped answer keeps what was written, marked as incomplete."""
+    if not partial.strip():
+        return (f'<div class="cq-answer cq-stopped"><span class="cq-stopped-mark">{STOP_ICON} Stopped before '
+                'any answer was written.</span></div>')
+    return (f'<div class="cq-answer cq-stopped"><div class="cq-partial">{e(partial.strip())}</div>'
+            f'<span class="cq-stopped-mark">{STOP_ICON} Stopped: the answer above is incomplete and was not '
+            'checked against your documents.</span></div>')
 
 
 def render_error(message: str) -> str:
     return f'<div class="cq-error">⚠ {e(message)}</div>'
 
 
-def render_entry(entry: conv.Entry, turn: int, streaming: str = "") -> str:
+def done(name: str, message: str) -> str:
+    """A status line: what happened to one thing (an uploaded file, a generator measured), named as the
+    reader knows it."""
+    return f'<div class="cq-status-ok">✓ {e(name)}: {e(message)}</div>'
+
+
+def refused(name: str, message: str) -> str:
+    """A status line for what could not be done, with the reason: shown in red, in full size."""
+    return f'<div class="cq-status-error" role="alert">✗ {e(name)}: {e(message)}</div>'
+
+
+def render_entry(entry: conv.Entry, turn: int, streaming: str = "", waiting: str = "") -> str:
     if entry["state"] == conv.ANSWERED:
         return render_answer(entry["answer"], turn)
     if entry["state"] == conv.FAILED:
         return render_error(entry["error"])
     if entry["state"] == conv.ANSWERING:
-        return render_streaming(streaming)
-    return render_stopped()
+        return waiting if waiting and not streaming else render_streaming(streaming)
+    return render_stopped(entry.get("partial", ""))
 
 
-def chat_messages(conversation: list[conv.Entry], streaming: str = "") -> list[dict[str, str]]:
-    """The Chatbot's messages; `streaming` is the text so far of an entry still answering."""
+def chat_messages(conversation: list[conv.Entry], streaming: str = "", waiting: str = "") -> list[dict[str, str]]:
+    """The Chatbot's messages; `streaming` is the text so far of an entry still answering, `waiting` what
+    it shows before any (a model loading)."""
     messages = []
     for turn, entry in enumerate(conversation):
         messages.append({"role": "user", "content": e(entry["question"])})
-        messages.append({"role": "assistant", "content": render_entry(entry, turn, streaming)})
+        messages.append({"role": "assistant", "content": render_entry(entry, turn, streaming, waiting)})
     return messages

@@ -1,0 +1,147 @@
+"""Questions a person would ask about a document, written from the document's own sentences.
+
+The names a document mentions most are asked about in the forms people use, best first:
+- the name asked for, from a sentence whose subject it is: "Who said the crossings would run hourly?",
+  "Which ferry resumed its crossings on Monday after a storm?";
+- "How old is Ines Marlow?" where an age is written beside the name;
+- "Who is Ines Marlow?" for a person, "Who is the Home Secretary?" for a role, "What is the Kelby Ferry?"
+  for a thing the text writes with "the".
+A name fitting none of these gets no question: never "What do the documents say about …?". English only.
+`ui.examples` offers a question only once it was answered with a citation that names its subject.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+WORD = r"[A-Z][a-z][\w’'\-]*"
+NAME = re.compile(rf"\b{WORD}(?: {WORD}){{1,3}}\b")  # two to four capitalised words on one line
+TITLES = "Mayor Captain Sergeant Sgt President Judge Professor Inspector Detective Councillor Chief Officer".split()
+LEADING = set("The A An In On At By For From To Of And But Or So When While After Before As If This That These "
+              "Those It He She They We I His Her Its Their Our My Mr Mrs Ms Miss Dr Sir Dame Lord Lady".split() + TITLES)
+HONORIFICS = rf"(?:Mr|Mrs|Ms|Miss|Dr|Sir|Dame|Lord|Lady|{'|'.join(TITLES)})\.?"
+SPEECH = r"(?:said|says|told|added|wrote)"
+ROLES = frozenset("secretary minister mayor president chancellor commissioner chief director officer governor "
+                  "judge spokesman spokeswoman spokesperson chairman chairwoman chair editor captain".split())
+# Verbs that follow a subject in news text without ending in -ed; a sentence whose subject is followed by
+# anything else is not rewritten into a question.
+VERBS = frozenset("""is was are were has had have will would can could must may might said says won wins made makes
+    took takes told tells gave gives left leads led met meets ran runs wrote writes built builds sold sells found
+    began becomes became came comes went goes held holds lost loses paid pays set sets shot put saw sees bought
+    brought spent sent kept keeps lives works owns stands fell cut hit let""".split())
+CLAUSE_BREAK = re.compile(r"\s*(?:[,;:]| – | — | - )")  # a predicate ends at the first one
+QUOTE = re.compile(r"[()“”\"‘]")  # a predicate that runs into a quotation or an aside is not asked
+MAX_PREDICATE_WORDS = 12
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+class Candidate(NamedTuple):
+    """A question, and the name a cited sentence must mention for it to be offered ("" for none)."""
+
+    question: str
+    subject: str = ""
+
+
+def stands_alone(part: str, text: str) -> bool:
+    """Mentioned at least once without a capitalised word either side: "Ines Marlow, 52", but not
+    "National Police" of "the National Police Chiefs’ Council"."""
+    for match in re.finditer(rf"\b{re.escape(part)}\b", text):
+        before = text[:match.start()].split()
+        if (not before or not before[-1][:1].isupper()) and not re.match(r"\s[A-Z]", text[match.end():]):
+            return True
+    return False
+
+
+def shortest_form(name: str, text: str) -> str:
+    """A name without a word that only sometimes goes with it ("Later Ada Lune", "Captain Ines Marlow"):
+    the part of two or more words mentioned more often than the whole, and at least once on its own."""
+    words = name.split()
+    parts = [" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 2, len(words) + 1)]
+    parts = [part for part in parts if part == name or stands_alone(part, text)]
+    best = max(parts, key=lambda part: (text.count(part), len(part)))
+    return best if text.count(best) > text.count(name) else name
+
+
+def names(text: str) -> list[str]:
+    """Capitalised names of two or more words, most mentioned first (then first mentioned)."""
+    found: list[str] = []
+    for match in NAME.finditer(text):
+        words = match.group().split()
+        words[-1] = re.sub(r"[’']s?$", "", words[-1])  # "the Home Secretary’s review": the name, not its possessive
+        while words and words[0] in LEADING:
+            words.pop(0)
+        if len(words) >= 2:
+            found.append(shortest_form(" ".join(words), text))
+    counts = {name: text.count(name) for name in found}
+    return sorted(counts, key=lambda n: (-counts[n], found.index(n)))
+
+
+def is_person(name: str, text: str) -> bool:
+    """Written as a person's name: with an honorific, an age, or as who said something."""
+    first, last = re.escape(name.split()[0]), re.escape(name.split()[-1])
+    quoted = re.escape(name)
+    return bool(re.search(rf"\b{HONORIFICS} (?:{first} )?{last}\b|\b{quoted},? {SPEECH}\b|\b{SPEECH} {quoted}\b"
+                          rf"|\b(?:{quoted}|{last}), (?:aged )?\d{{1,3}},", text))
+
+
+def with_article(name: str, text: str) -> bool:
+    """Written as a thing: "the Kelby Ferry" at least as often as the bare name elsewhere."""
+    return len(re.findall(rf"\b[Tt]he {re.escape(name)}\b", text)) * 2 >= text.count(name)
+
+
+def is_verb(word: str) -> bool:
+    return word in VERBS or (len(word) > 4 and word.endswith("ed"))
+
+
+def predicate(rest: str) -> str | None:
+    """What a sentence says of its subject, as the rest of a question: up to the first clause break, short."""
+    rest = CLAUSE_BREAK.split(rest.strip(), maxsplit=1)[0].rstrip(" .!?")
+    words = rest.split()
+    if QUOTE.search(rest):
+        return None
+    if len(words) < 2 or len(words) > MAX_PREDICATE_WORDS or not is_verb(words[0]):
+        return None
+    while words[-1].lower() in {"and", "or", "but", "of", "the", "a", "an", "to", "in", "on", "at", "by", "for"}:
+        words.pop()
+    return " ".join(words) if len(words) >= 2 else None
+
+
+def subject_question(name: str, asker: str, text: str) -> str | None:
+    """"<asker> <predicate>?" from the first sentence that begins with `name` (after "The" or a title),
+    followed by a verb: an aside such as ", 52," is skipped, a place such as "in Eastport" kept."""
+    opening = re.compile(rf"^(?:[Tt]he )?(?:[A-Z][\w’'\-]*\.? ){{0,2}}?{re.escape(name)}"
+                         rf"(?:, [^,]{{1,40}},)?( (?:in|at|of) [A-Z][\w’'\-]*(?: [A-Z][\w’'\-]*)?)? (.+)$")
+    for sentence in SENTENCE_END.split(text):
+        match = opening.match(sentence.strip())
+        said = predicate(match.group(2)) if match else None
+        if said:
+            return f"{asker}{match.group(1) or ''} {said}?"
+    return None
+
+
+def questions_about(name: str, text: str) -> list[Candidate]:
+    """The questions about one name, best first (empty when no natural question fits it)."""
+    forms: list[str | None] = []
+    head = name.split()[-1]
+    if with_article(name, text):  # before is_person: "the Police Federation said" is not a person
+        if head.lower() in ROLES:
+            forms.append(f"Who is the {name}?")
+        else:
+            forms += [subject_question(name, f"Which {head.lower()}", text), f"What is the {name}?"]
+    elif is_person(name, text):
+        age = re.search(rf"\b(?:{re.escape(name)}|{re.escape(head)}), (?:aged )?\d{{1,3}},", text)
+        forms += [subject_question(name, "Who", text), f"How old is {name}?" if age else None, f"Who is {name}?"]
+    return [Candidate(form, name) for form in forms if form]
+
+
+def document_questions(text: str, limit: int) -> list[list[Candidate]]:
+    """For the `limit` most mentioned names that a question fits: each name's questions, best first."""
+    found = []
+    for name in names(text):
+        questions = questions_about(name, text)
+        if questions:
+            found.append(questions)
+        if len(found) == limit:
+            break
+    return found
