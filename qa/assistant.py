@@ -1,6 +1,7 @@
 """The Python API: `Assistant` runs the steps of `qa.steps` over one working set per answer.
 
-understand → retrieve → select → prompt → generate → rewrite and cite → verify → judge → repair → conflict.
+understand → retrieve → select → prompt → generate → rewrite and cite → verify → judge → repair →
+conflict.
 """
 
 from __future__ import annotations

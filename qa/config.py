@@ -65,7 +65,8 @@ class Config:
             raise ValueError("min_support must be between 0 and 1")
         unknown = set(self.steps) - set(OPTIONAL_STEPS)
         if unknown:
-            raise ValueError(f"unknown steps: {', '.join(sorted(unknown))}; optional steps: {', '.join(OPTIONAL_STEPS)}")
+            raise ValueError(f"unknown steps: {', '.join(sorted(unknown))}; "
+                             f"optional steps: {', '.join(OPTIONAL_STEPS)}")
         if self.judge_threshold is not None and not 0.0 <= self.judge_threshold <= 1.0:
             raise ValueError("judge_threshold must be between 0 and 1")
         if self.conflict_depth < 1:

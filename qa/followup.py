@@ -11,10 +11,8 @@ import re
 
 from qa.analysis import proper_names
 from qa.citing import strip_markers
-from qa.lexicon import PERSONAL_PRONOUN, VAGUE_REFERENCE
+from qa.lexicon import PERSONAL_PRONOUN, THING_PRONOUN, VAGUE_REFERENCE, WHO
 
-THING_PRONOUN = re.compile(r"\b(it|its|they|them|their|this|that)\b", re.IGNORECASE)
-WHO = re.compile(r"^\s*(who|whom|whose)\b", re.IGNORECASE)
 FRAGMENT_WORDS = 3
 
 

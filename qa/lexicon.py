@@ -52,6 +52,10 @@ WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
 DATE_WORDS = frozenset(MONTHS + WEEKDAYS + "yesterday today tomorrow evening morning night week weekend month "
                        "year decade century".split())
 DAY_WORDS = frozenset(WEEKDAYS + "yesterday today tomorrow".split())
+_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
+FULL_DATE = re.compile(rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTH})\.?,?\s+\d{{4}}|"
+                       rf"(?:{_MONTH})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})\b", re.I)  # 5 September 2022
+ORDINAL = re.compile(r"^(\d+)(st|nd|rd|th)$")
 YEAR = re.compile(r"(1[0-9]|20)\d\d")  # 1000–2099
 DAY_NUMBER = re.compile(r"([1-9]|[12]\d|3[01])(st|nd|rd|th)?")
 ORDINAL_DAY = re.compile(r"([1-9]|[12]\d|3[01])(st|nd|rd|th)")  # "the 17th": alone, "17" is any count
@@ -95,6 +99,9 @@ TITLES = frozenset("""mayor president captain chief minister secretary judge pro
     reverend rev father sister brother lord lady dame sir dr mr mrs ms miss""".split())
 PERSON_NAME = r"[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+){0,2}"
 
+ROLE_QUESTION = re.compile(r"^\s*who\s+(?:is|was|are|were)\s+(?:the\s+)?(?:current\s+|new\s+|former\s+)?"
+                           r"(?P<title>[\w’'\- ]+?)\s*\??\s*$", re.I)  # "Who is the Home Secretary?" (qa.roles)
+
 # -- answers --------------------------------------------------------------------------------------------------
 REFUSAL = re.compile(
     r"\b(i don'?t know|i do not know|unknown|cannot (?:be )?(?:answer|determine)ed?|can't (?:answer|determine)|"
@@ -124,7 +131,26 @@ OPENING_QUOTES = "“\"‘"
 
 # -- follow-ups -----------------------------------------------------------------------------------------------
 PERSONAL_PRONOUN = re.compile(r"\b(he|she|him|her|his|hers)\b", re.I)
+THING_PRONOUN = re.compile(r"\b(it|its|they|them|their|this|that)\b", re.IGNORECASE)
+WHO = re.compile(r"^\s*(who|whom|whose)\b", re.IGNORECASE)  # a question whose answer is a person
 VAGUE_REFERENCE = re.compile(r"\b(they|them|their|it|its|this|that|there|then)\b", re.I)
+
+# -- example questions written from the documents (ui.phrasing) -----------------------------------------------
+EXAMPLE_TITLES = ("Mayor Captain Sergeant Sgt President Judge Professor Inspector Detective Councillor Chief "
+                  "Officer").split()
+LEADING = set("The A An In On At By For From To Of And But Or So When While After Before As If This That These "
+              "Those It He She They We I His Her Its Their Our My Mr Mrs Ms Miss Dr Sir Dame Lord Lady".split()
+              + EXAMPLE_TITLES)
+HONORIFICS = rf"(?:Mr|Mrs|Ms|Miss|Dr|Sir|Dame|Lord|Lady|{'|'.join(EXAMPLE_TITLES)})\.?"
+SPEECH = r"(?:said|says|told|added|wrote)"
+ROLES = frozenset("secretary minister mayor president chancellor commissioner chief director officer governor "
+                  "judge spokesman spokeswoman spokesperson chairman chairwoman chair editor captain".split())
+# Verbs that follow a subject in news text without ending in -ed; a sentence whose subject is followed by
+# anything else is not rewritten into a question.
+VERBS = frozenset("""is was are were has had have will would can could must may might said says won wins made makes
+    took takes told tells gave gives left leads led met meets ran runs wrote writes built builds sold sells found
+    began becomes became came comes went goes held holds lost loses paid pays set sets shot put saw sees bought
+    brought spent sent kept keeps lives works owns stands fell cut hit let""".split())
 
 # -- documents ------------------------------------------------------------------------------------------------
 CAPTION = re.compile(r"^\s*(image|pic|picture|photo|video|watch|read more|more from|listen)\b\s*:?", re.I)

@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 
 from index.keyword import tokenize
-from qa.lexicon import NUMBER_WORDS, PHRASE_FORMS, UNIT_FORMS
+from qa.lexicon import NUMBER_WORDS, ORDINAL, PHRASE_FORMS, UNIT_FORMS
 
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _NUMBER_UNIT = re.compile(r"^(\d+)([a-z]+)$")
-_ORDINAL = re.compile(r"^(\d+)(st|nd|rd|th)$")
 
 
 def terms(text: str) -> set[str]:
@@ -24,7 +23,7 @@ def terms(text: str) -> set[str]:
     text = _THOUSANDS.sub("", text).replace("%", " % ")
     out: set[str] = set()
     for token in tokenize(text) + (["%"] if "%" in text else []):
-        ordinal = _ORDINAL.match(token)
+        ordinal = ORDINAL.match(token)
         split = None if ordinal else _NUMBER_UNIT.match(token)
         if ordinal:
             out.add(ordinal.group(1))

@@ -149,7 +149,8 @@ def windows_prompt(analysis: QuestionAnalysis, evidence: list[Evidence], spans_o
         shown = picked.get(item.source, set())
         header = 0 if item.source in picked else count(item.title) + 1
         for window in ({at - n for n in range(-neighbours, neighbours + 1)}, {at}):
-            new = {i for i in window if 0 <= i < len(spans) and (i == at or not short(text[spans[i].start:spans[i].end]))}
+            new = {i for i in window
+                   if 0 <= i < len(spans) and (i == at or not short(text[spans[i].start:spans[i].end]))}
             new -= shown
             cost = header + sum(count(text[spans[i].start:spans[i].end]) + 1 for i in new)
             if not anchors or used + cost <= budget:
@@ -160,8 +161,9 @@ def windows_prompt(analysis: QuestionAnalysis, evidence: list[Evidence], spans_o
         used += cost
         anchors.append(item)
         for i in new - {at}:
-            extra[(item.source, spans[i].start)] = Evidence(0, item.source, item.title, text[spans[i].start:spans[i].end],
-                                                            spans[i].start, spans[i].end, item.score - 0.01)
+            extra[(item.source, spans[i].start)] = Evidence(0, item.source, item.title,
+                                                            text[spans[i].start:spans[i].end], spans[i].start,
+                                                            spans[i].end, item.score - 0.01)
     blocks = []
     for source in dict.fromkeys(e.source for e in anchors):
         spans, text = spans_of(source), text_of(source)

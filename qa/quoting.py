@@ -15,7 +15,7 @@ from dataclasses import replace
 from index.keyword import STOPWORDS
 from qa.analysis import Form, Kind, QuestionAnalysis, proper_names
 from qa.citing import CitedClaim
-from qa.lexicon import MONTHS, NUMBER_WORDS, SENTENCE_OPENERS, TITLES, UNIT_FORMS, YES_NO
+from qa.lexicon import FULL_DATE, MONTHS, NUMBER_WORDS, SENTENCE_OPENERS, TITLES, UNIT_FORMS, YES_NO
 from qa.matching import coverage, terms
 
 WORD = re.compile(r"\S+")
@@ -55,9 +55,6 @@ def source_wording(claim: str, sentence: str, max_words: int = 6, slack: int = 2
     return quoted if terms(quoted) >= wanted else None
 
 
-_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
-FULL_DATE = re.compile(rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTH})\.?,?\s+\d{{4}}|"
-                       rf"(?:{_MONTH})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})\b", re.I)
 UNIT_AFTER = re.compile(r"^\s*([A-Za-z%][\w%/.-]{0,14})")
 BARE_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 

@@ -8,10 +8,8 @@ import re
 
 from qa.analysis import Kind, QuestionAnalysis
 from qa.answer import Evidence
-from qa.lexicon import NOT_NAMES, PERSON_NAME
+from qa.lexicon import NOT_NAMES, PERSON_NAME, ROLE_QUESTION
 
-ROLE_QUESTION = re.compile(r"^\s*who\s+(?:is|was|are|were)\s+(?:the\s+)?(?:current\s+|new\s+|former\s+)?"
-                           r"(?P<title>[\w’'\- ]+?)\s*\??\s*$", re.I)
 
 
 def asked_role(analysis: QuestionAnalysis) -> str | None:

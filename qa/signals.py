@@ -3,8 +3,9 @@
 - the generator's confidence: mean token log-probability, the first token's probability, the probability
   it gave to beginning with a refusal;
 - the verification prompt's share of "yes" (`verified`, set by the `verify` step);
-- retrieval: the best sentence's score (`qa.evidence`), the best dense score, the dense margin to the next passage, and the largest share of the
-  question's terms one retrieved passage holds (BM25's own scores depend on the corpus's size);
+- retrieval: the best sentence's score (`qa.evidence`), the best dense score, the dense margin to the next
+  passage, and the largest share of the question's terms one retrieved passage holds (BM25's own scores
+  depend on the corpus's size);
 - what the cited documents hold of the question: its content terms (`coverage`) and its names (`names`);
 - the answer: of the kind asked (a date for "when?"), stated by its citations (`supported`, `support`), its
   length in words;
@@ -40,7 +41,8 @@ def measure(work: Work) -> dict[str, float]:
     signals["dense_margin"] = dense[0] - dense[1] if len(dense) > 1 else signals["dense_top"]
     # BM25 scores grow with the corpus (its IDF): what a passage holds of the question's terms does not.
     wanted = set(analysis.terms)
-    signals["lexical_top"] = max((coverage(wanted, terms(p.text)) for p in work.passages), default=0.0) if wanted else 0.0
+    signals["lexical_top"] = max((coverage(wanted, terms(p.text)) for p in work.passages), default=0.0) \
+        if wanted else 0.0
     text = claim.text if claim is not None else work.answer
     citations = claim.citations if claim is not None else ()
     sources = {c.source for c in citations}

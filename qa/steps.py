@@ -1,7 +1,7 @@
 """The steps of one answer, in the order `Assistant` runs them over one working set (`qa.work.Work`).
 
-understand → retrieve → select → prompt → generate → source_label → yes_no → cite → complete → role_holder
-→ verify → judge → repair → conflict
+understand → retrieve → select → prompt → generate → source_label → yes_no → cite → complete →
+role_holder → verify → judge → repair → conflict
 
 Each step is a small class: plain constructor parameters, a `name`, and `run(work)`, which reads what the
 steps before it left in the work and adds its own part; it returns the text it streams to the reader (only
@@ -120,7 +120,8 @@ class BuildPrompt:
 
     def __init__(self, generator: Generator, selector: EvidenceSelector, context: str = "windows", budget: int = 400,
                  limit: int = 8) -> None:
-        self.generator, self.selector, self.context, self.budget, self.limit = generator, selector, context, budget, limit
+        self.generator, self.selector, self.context = generator, selector, context
+        self.budget, self.limit = budget, limit
 
     def run(self, work: Work) -> Iterable[str]:
         count = self.generator.count_tokens
@@ -299,7 +300,8 @@ class Repair:
     after_rejection = True  # it runs only after one
 
     def __init__(self, generator: Generator, judge: Judge, redo: Sequence[Step], index: Index | None = None,
-                 selector: EvidenceSelector | None = None, prompt: BuildPrompt | None = None, per_side: int = 2) -> None:
+                 selector: EvidenceSelector | None = None, prompt: BuildPrompt | None = None,
+                 per_side: int = 2) -> None:
         self.generator, self.judge, self.redo, self.index, self.selector = generator, judge, list(redo), index, selector
         self.prompt, self.per_side = prompt, per_side
 

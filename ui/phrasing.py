@@ -15,21 +15,11 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from qa.lexicon import EXAMPLE_TITLES as TITLES
+from qa.lexicon import HONORIFICS, LEADING, ROLES, SPEECH, VERBS
+
 WORD = r"[A-Z][a-z][\w’'\-]*"
 NAME = re.compile(rf"\b{WORD}(?: {WORD}){{1,3}}\b")  # two to four capitalised words on one line
-TITLES = "Mayor Captain Sergeant Sgt President Judge Professor Inspector Detective Councillor Chief Officer".split()
-LEADING = set("The A An In On At By For From To Of And But Or So When While After Before As If This That These "
-              "Those It He She They We I His Her Its Their Our My Mr Mrs Ms Miss Dr Sir Dame Lord Lady".split() + TITLES)
-HONORIFICS = rf"(?:Mr|Mrs|Ms|Miss|Dr|Sir|Dame|Lord|Lady|{'|'.join(TITLES)})\.?"
-SPEECH = r"(?:said|says|told|added|wrote)"
-ROLES = frozenset("secretary minister mayor president chancellor commissioner chief director officer governor "
-                  "judge spokesman spokeswoman spokesperson chairman chairwoman chair editor captain".split())
-# Verbs that follow a subject in news text without ending in -ed; a sentence whose subject is followed by
-# anything else is not rewritten into a question.
-VERBS = frozenset("""is was are were has had have will would can could must may might said says won wins made makes
-    took takes told tells gave gives left leads led met meets ran runs wrote writes built builds sold sells found
-    began becomes became came comes went goes held holds lost loses paid pays set sets shot put saw sees bought
-    brought spent sent kept keeps lives works owns stands fell cut hit let""".split())
 CLAUSE_BREAK = re.compile(r"\s*(?:[,;:]| – | — | - )")  # a predicate ends at the first one
 QUOTE = re.compile(r"[()“”\"‘]")  # a predicate that runs into a quotation or an aside is not asked
 MAX_PREDICATE_WORDS = 12
