@@ -36,7 +36,6 @@ from qa.steps import (
     Retrieve,
     RoleHolder,
     Select,
-    SourceLabel,
     Step,
     Understand,
     Verify,
@@ -153,7 +152,7 @@ class Assistant:
         """The steps of one answer, as `Config.steps` switches them."""
         c, lock = self.config, self._generate_lock
         verify = Verify(generator, lock)
-        drafting: list[Step] = [Generate(generator, lock), SourceLabel(), DecideYesNo(c.yes_threshold),
+        drafting: list[Step] = [Generate(generator, lock), DecideYesNo(c.yes_threshold),
                                 Cite(c.min_support), Complete(), RoleHolder(), verify, JudgeStep(self.judge, generator)]
         drafting = [s for s in drafting if s.name in c.steps or s.name in ALWAYS]
         prompt = BuildPrompt(generator, self.selector, c.context, c.evidence_tokens, c.max_evidence)

@@ -8,7 +8,7 @@ from typing import Any
 from index.config import IndexConfig
 
 # The steps of an answer that can be switched off (qa.steps); the others always run.
-OPTIONAL_STEPS = ("source_label", "yes_no", "complete", "role_holder", "verify", "repair", "conflict")
+OPTIONAL_STEPS = ("yes_no", "complete", "role_holder", "verify", "repair", "conflict")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +31,9 @@ class Config:
     min_relevance: float = 0.55  # below this best-sentence score, retrieval found nothing relevant
     conflict_margin: float = 0.35  # how close to the best a disagreeing sentence must score to be reported
     conflict_depth: int = 4  # one search retrieves top_k × this: the rest is where another answer is looked for
-    # What the generator reads: "passages" (the retrieved text, as a reader sees it) or "sentences" (the
-    # best single sentences, numbered). Citations are found among the passages' sentences either way.
+    # What the generator reads: "windows" (the best sentences with their neighbours, under their documents'
+    # titles) or "sentences" (the best single sentences, numbered). Citations are found among the retrieved
+    # passages' sentences either way.
     context: str = "windows"
     min_support: float = 1.0  # share of an answer's key content a cited sentence (or two) must state
     # A yes/no question is answered yes only when "yes" holds this share of the generator's yes-or-no
@@ -57,8 +58,8 @@ class Config:
         if self.compute_type not in {"auto", "int8", "int8_float32", "int16", "float32"}:
             raise ValueError(f"compute_type must be auto, int8, int8_float32, int16 or float32, "
                              f"not {self.compute_type!r}")
-        if self.context not in {"windows", "passages", "sentences"}:
-            raise ValueError(f"context must be windows, passages or sentences, not {self.context!r}")
+        if self.context not in {"windows", "sentences"}:
+            raise ValueError(f"context must be windows or sentences, not {self.context!r}")
         if not 0.0 < self.yes_threshold < 1.0:
             raise ValueError("yes_threshold must be between 0 and 1")
         if not 0.0 <= self.min_support <= 1.0:

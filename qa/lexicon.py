@@ -112,7 +112,6 @@ REFUSAL = re.compile(
 # First tokens that begin a refusal and little else ("The" begins "The context does not say" and most answers).
 REFUSAL_TOKENS = frozenset({"unknown", "unk", "i", "not", "cannot", "none"})
 YES_NO = re.compile(r"^\s*(yes|no)\b", re.I)
-SOURCE_LABEL = re.compile(r"^\W*source\s*(\d+)\W*$", re.I)
 # Words that carry no fact of their own in an answer ("24 years old", "in the Met", "source 2").
 FILLER = frozenset("""year years old aged age source sources context answer mr mrs ms sir also just about around
     only some said say says according both""".split())

@@ -1,7 +1,7 @@
 """Prompt text: the instruction, and the retrieved context within a token budget.
 
-The context is either the retrieved passages (the text around each match, as a reader would see it) or the
-best single sentences, numbered. The generator is not asked to cite: citeqa finds the sentences that state
+The context is the best sentences with their neighbours, under their documents' titles (`windows_prompt`,
+the default), or the best single sentences, numbered (`sentences_prompt`). The generator is not asked to cite: citeqa finds the sentences that state
 its answer itself (`qa.citing`), because small models cite badly (a 0.5B answered "[1]" or "12" when asked
 for bracketed markers).
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from index.documents import Passage
 from index.sentences import Span
 from qa.analysis import Form, Kind, QuestionAnalysis
 from qa.answer import Evidence
@@ -51,19 +50,6 @@ def fit_evidence(evidence: list[Evidence], count_tokens: Count, budget: int, lim
     return [replace(e, marker=n) for n, e in enumerate(chosen, 1)]
 
 
-def fit_passages(passages: list[Passage], count_tokens: Count, budget: int) -> list[Passage]:
-    """The best passages that fit the budget, in rank order (the first always, cut to the budget if need be)."""
-    chosen: list[Passage] = []
-    used = 0
-    for passage in passages:
-        cost = count_tokens(passage.text) + 2
-        if chosen and used + cost > budget:
-            continue
-        chosen.append(passage)
-        used += cost
-    return chosen
-
-
 def hint(analysis: QuestionAnalysis) -> str:
     return FORM_HINTS.get(analysis.form) or HINTS.get(analysis.kind, "")
 
@@ -84,20 +70,10 @@ def messages_for(analysis: QuestionAnalysis, evidence: list[Evidence]) -> list[d
     return _message(sentences_block(evidence), analysis)
 
 
-def messages_for_passages(analysis: QuestionAnalysis, passages: list[Passage]) -> list[dict[str, str]]:
-    """The chat turns of one question over whole passages, each under its document's title."""
-    blocks = []
-    for passage in passages:
-        text = passage.text.strip()
-        title = passage.title.strip()
-        blocks.append(text if not title or text.startswith(title[:40]) else f"{title}\n{text}")
-    return _message("\n\n".join(blocks), analysis)
-
-
 @dataclass(frozen=True, slots=True)
 class Prompt:
     """What a generator is given: the question's analysis, the numbered sentences a reader can check, and the
-    chat turns a language model reads (over those sentences, or over whole passages)."""
+    chat turns a language model reads."""
 
     analysis: QuestionAnalysis
     evidence: tuple[Evidence, ...]
@@ -109,13 +85,10 @@ class Prompt:
         return replace(self, messages=(*head, {**last, "content": f"{last['content']}\n{hint}"}))
 
 
-def build_prompt(analysis: QuestionAnalysis, evidence: list[Evidence], passages: list[Passage], count: Count,
-                 context: str, budget: int, limit: int) -> Prompt:
-    """The prompt over `context` ("passages" or "sentences") within `budget` tokens."""
+def sentences_prompt(analysis: QuestionAnalysis, evidence: list[Evidence], count: Count, budget: int,
+                     limit: int) -> Prompt:
+    """The prompt over the best lone sentences, numbered, within `budget` tokens."""
     chosen = fit_evidence(evidence, count, budget, limit)
-    if context == "passages":
-        return Prompt(analysis, tuple(chosen), tuple(messages_for_passages(analysis, fit_passages(passages, count,
-                                                                                                  budget))))
     return Prompt(analysis, tuple(chosen), tuple(messages_for(analysis, chosen)))
 
 

@@ -1,12 +1,11 @@
 """The steps of one answer, in the order `Assistant` runs them over one working set (`qa.work.Work`).
 
-understand → retrieve → select → prompt → generate → source_label → yes_no → cite → complete →
-role_holder → verify → judge → repair → conflict
+understand → retrieve → select → prompt → generate → yes_no → cite → complete → role_holder → verify → judge → repair → conflict
 
 Each step is a small class: plain constructor parameters, a `name`, and `run(work)`, which reads what the
 steps before it left in the work and adds its own part; it returns the text it streams to the reader (only
 `generate` streams). A step that finds the answer cannot be given records a rejection, and the steps after
-it do not run. The rewriting steps (`source_label`, `yes_no`, `complete`, `role_holder`) can be switched off
+it do not run. The rewriting steps (`yes_no`, `complete`, `role_holder`) can be switched off
 by name in `Config.steps`, so that `citeqa eval` measures what each one does.
 """
 
@@ -28,9 +27,9 @@ from qa.evidence import EvidenceSelector
 from qa.followup import standalone_question
 from qa.generators import Generator
 from qa.judge import Judge, verification_messages, yes_share
-from qa.lexicon import REFUSAL_TOKENS, SOURCE_LABEL, YES_NO
+from qa.lexicon import REFUSAL_TOKENS, YES_NO
 from qa.matching import coverage, terms
-from qa.prompt import build_prompt, disagreement_messages, windows_prompt
+from qa.prompt import disagreement_messages, sentences_prompt, windows_prompt
 from qa.quoting import quote_claim
 from qa.roles import asked_role, holder
 from qa.signals import measure
@@ -114,7 +113,7 @@ class Select:
 
 class BuildPrompt:
     """The generator's prompt: the question over the best sentences with their neighbours (`windows`), or over
-    whole passages or lone sentences, within a token budget."""
+    lone sentences, within a token budget."""
 
     name = "prompt"
 
@@ -130,8 +129,7 @@ class BuildPrompt:
                                          lambda source: self.selector.spans(source, work.text_of(source)),
                                          work.text_of, count, self.budget, self.limit)
         else:
-            work.prompt = build_prompt(work.analysis, work.sentences, list(work.passages), count, self.context,
-                                       self.budget, self.limit)
+            work.prompt = sentences_prompt(work.analysis, work.sentences, count, self.budget, self.limit)
         return NOTHING
 
 
@@ -156,19 +154,6 @@ class Generate:
         work.draft = "".join(p.text for p in work.pieces).strip()
         work.answer = work.draft
         work.confidence = confidence(work.pieces)
-
-
-class SourceLabel:
-    """A small model sometimes answers with a label ("Source 2"): the answer is then that sentence."""
-
-    name = "source_label"
-
-    def run(self, work: Work) -> Iterable[str]:
-        chosen = list(work.prompt.evidence)
-        match = SOURCE_LABEL.match(work.answer)
-        if match and 1 <= int(match.group(1)) <= len(chosen):
-            work.answer = chosen[int(match.group(1)) - 1].text
-        return NOTHING
 
 
 class DecideYesNo:
@@ -379,7 +364,7 @@ class Conflict:
         def ask(question: QuestionAnalysis, sentences: list[Evidence]) -> str:
             if not model:
                 return ""
-            prompt = build_prompt(question, sentences, [], self.generator.count_tokens, "sentences", 400, 1)
+            prompt = sentences_prompt(question, sentences, self.generator.count_tokens, 400, 1)
             return self._generate(work, prompt.messages)
 
         def disagree(question: QuestionAnalysis, first: Evidence, _: str, second: Evidence, other: str) -> bool:

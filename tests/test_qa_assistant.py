@@ -122,11 +122,6 @@ def test_answer_of_the_wrong_kind_abstains(assistant):
     assert rejected_by(answer) == "judge" and "person asked for" in answer.reason
 
 
-def test_source_label_answer_becomes_that_sentence(assistant):
-    answer = assistant.with_generator(ScriptedGenerator("Source 1")).ask("How many stalls did the fire destroy?")
-    assert not answer.abstained and "40 stalls" in answer.text and "Source" not in answer.text
-
-
 def test_reworded_number_is_quoted_from_its_sentence(assistant):
     answer = assistant.with_generator(ScriptedGenerator("March 3, 2021")).ask("When did the Harbour Bridge reopen?")
     assert answer.text == "3 March 2021 [1]" and not answer.abstained

@@ -16,7 +16,7 @@ from qa.answer import Evidence
 from qa.engines import IncrementalText
 from qa.engines.ct2 import CT2Causal
 from qa.generators import LanguageModelGenerator, load_generator
-from qa.prompt import build_prompt, messages_for
+from qa.prompt import messages_for, sentences_prompt
 from qa.tokenizer import TextTokenizer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,7 +27,7 @@ EVIDENCE = [Evidence(1, "a.txt", "A", "The bridge reopened in March.", 0, 29, 1.
 
 
 def prompt(question: str):
-    return build_prompt(analyse(question), EVIDENCE, [], lambda text: len(text.split()), "sentences", 100, 3)
+    return sentences_prompt(analyse(question), EVIDENCE, lambda text: len(text.split()), 100, 3)
 TEMPLATE = "{% for m in messages %}{{ m['role'] }} : {{ m['content'] }}\n{% endfor %}assistant :"
 
 

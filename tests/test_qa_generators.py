@@ -14,7 +14,7 @@ from qa.engines.hf import token_streamer
 from qa.engines.registry import ENGINES, engine_choice
 from qa.errors import GeneratorError
 from qa.generators import ExtractiveGenerator, load_generator
-from qa.prompt import build_prompt, messages_for
+from qa.prompt import messages_for, sentences_prompt
 from qa.weights import QWEN_05B, QWEN_15B, Part, WeightsError, assemble
 
 WORDS = ["<pad>", "</s>", "<unk>", "the", "bridge", "reopened", "in", "march", "who", "when", "what", "source",
@@ -23,7 +23,7 @@ EVIDENCE = [Evidence(1, "a.txt", "A", "The bridge reopened in March.", 0, 29, 1.
 
 
 def prompt(question: str):
-    return build_prompt(analyse(question), EVIDENCE, [], lambda text: len(text.split()), "sentences", 100, 3)
+    return sentences_prompt(analyse(question), EVIDENCE, lambda text: len(text.split()), 100, 3)
 
 
 def _tokenizer(folder: Path, chat: bool):
@@ -155,7 +155,7 @@ def test_unknown_generator_name_lists_the_choices():
 
 
 def test_extractive_generator_cites_its_best_sentence():
-    prompt = build_prompt(analyse("When did the bridge reopen?"), EVIDENCE, [], len, "sentences", 100, 3)
+    prompt = sentences_prompt(analyse("When did the bridge reopen?"), EVIDENCE, len, 100, 3)
     assert "".join(p.text for p in ExtractiveGenerator().stream(prompt)) == "The bridge reopened in March. [1]"
 
 

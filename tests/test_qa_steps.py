@@ -22,7 +22,6 @@ from qa.steps import (
     Retrieve,
     RoleHolder,
     Select,
-    SourceLabel,
     Understand,
     Verify,
 )
@@ -90,12 +89,6 @@ def test_generate_streams_the_draft_and_counts_the_call():
     pieces = list(Generate(ScriptedGenerator("Ines Varga"), threading.Lock()).run(work))
     assert pieces == ["Ines", " Varga"] and work.draft == "Ines Varga" and work.calls == 1
     assert work.confidence.first == pytest.approx(0.9)
-
-
-def test_a_source_label_becomes_that_sentence():
-    work = drafted("Who won?", "Source 1", [evidence("Ines Varga won the race.")])
-    list(SourceLabel().run(work))
-    assert work.answer == "Ines Varga won the race."
 
 
 def test_yes_no_is_decided_by_the_share_of_yes():
