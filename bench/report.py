@@ -37,7 +37,8 @@ def measured(row: Target) -> str:
     if value is None:
         return "not measured"
     return {"s": f"{value:.2f} s", "ms": f"{value:.1f} ms", "GB": f"{value:.2f} GB",
-            "chunks/s": f"{value:.1f} chunks/s", "min": f"{value:.1f} min"}.get(row.unit, f"{value:.3f}")
+            "chunks/s": f"{value:.1f} chunks/s", "min": f"{value:.1f} min",
+            "per answer": f"{value:.2f} per answer"}.get(row.unit, f"{value:.3f}")
 
 
 def verdict(row: Target) -> str:
@@ -83,8 +84,10 @@ def _header(results: dict) -> list[str]:
 
 def _targets(results: dict) -> list[str]:
     rows = [Target(**r) for r in results.get("targets") or []]
-    return ["## Targets (issue 10)", "", *table(["figure", "target", "measured", "verdict", "note"],
-                                                 [[r.figure, r.target, measured(r), verdict(r), r.note] for r in rows])]
+    cpu = get(results, "machine", "cpu") or "?"
+    return ["## Targets (issues 10 and 19)", "", f"Every figure measured on {cpu}.", "",
+            *table(["figure", "target", "measured", "verdict", "note"],
+                   [[r.figure, r.target, measured(r), verdict(r), r.note] for r in rows])]
 
 
 def _engines(results: dict) -> list[str]:
@@ -137,12 +140,12 @@ def _answers(results: dict) -> list[str]:
             continue
         n = naive.get(name) or {}
         rows.append([name, r["engine"], r["questions"], _s(get(r, "total", "p50")), _s(get(r, "total", "p95")),
-                     _s(get(r, "first_token", "p50")), r["abstained"], _s(get(n, "total", "p50")),
-                     _num(n.get("ratio_p50"), 2)])
+                     _s(get(r, "first_token", "p50")), r["abstained"], _num(r.get("calls"), 2),
+                     _num(r.get("searches"), 2), _s(get(n, "total", "p50")), _num(n.get("ratio_p50"), 2)])
     lines = ["## Answers", "", "Through `Assistant.stream`, one untimed answer first. The naive baseline answers "
              "each question right after citeqa, on the same loaded generator.", "",
              *table(["generator", "engine", "questions", "answer p50", "p95", "first token p50", "abstained",
-                     "naive p50", "citeqa / naive p50"], rows)]
+                     "model calls", "searches", "naive p50", "citeqa / naive p50"], rows)]
     built = next(iter(naive.values()), None)
     if built:
         lines += [f"Naive baseline: flat FAISS over {built['chunks']} chunks of at most {built['chunk_chars']} "

@@ -49,6 +49,8 @@ def _answer_row(records: list, load_seconds: float, engine: str) -> dict[str, An
     timings = [a.timings for _, a in records]
     return {"engine": engine, "questions": len(records), "load_seconds": round(load_seconds, 2),
             "abstained": sum(1 for _, a in records if a.abstained),
+            "calls": round(float(np.mean([a.calls for _, a in records])), 3) if records else None,
+            "searches": round(float(np.mean([a.searches for _, a in records])), 3) if records else None,
             "total": percentiles([t["total"] for t in timings]),
             "first_token": percentiles([t["first_token"] for t in timings if "first_token" in t]),
             "stages": {s: percentiles([t[s] for t in timings if s in t])

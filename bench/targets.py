@@ -84,6 +84,14 @@ def _answer_rows(results: dict) -> list[Target]:
     rows.append(_row(results, "answers", f"first streamed token p50, {SMALL}", "≤ 0.3 s",
                      get(results, "answers", SMALL, "first_token", "p50"), 0.3, "s", note=corpus_note, judged=seeds,
                      model=SMALL))
+    # Issue 19: one pass per answer.
+    rows.append(_row(results, "answers", f"first streamed token p50, {LARGE} (issue 19)", "≤ 1.0 s",
+                     get(results, "answers", LARGE, "first_token", "p50"), 1.0, "s", note=corpus_note, judged=seeds,
+                     model=LARGE))
+    rows.append(_row(results, "answers", f"index searches per answer, {LARGE} (issue 19)", "≤ 1.1",
+                     get(results, "answers", LARGE, "searches"), 1.1, "per answer", model=LARGE))
+    rows.append(_row(results, "answers", f"model calls per answer, {LARGE} (issue 19)", "≤ 2.1",
+                     get(results, "answers", LARGE, "calls"), 2.1, "per answer", model=LARGE))
     return rows
 
 
@@ -126,8 +134,8 @@ def targets(results: dict) -> list[Target]:
     """Every target of issue 10, in the issue's order, and issue 19's start inside the process beside its start."""
     rows = _answer_rows(results)
     default = get(results, "settings", "default_generator") or SMALL
-    rows.append(_row(results, "start", f"warm start to first answer, whole `citeqa ask`, {default}", "≤ 2.5 s",
-                     get(results, "start", default, "p50"), 2.5, "s", model=default,
+    rows.append(_row(results, "start", f"warm start to first answer, whole `citeqa ask`, {default} (issue 19)",
+                     "≤ 3 s", get(results, "start", default, "p50"), 3.0, "s", model=default,
                      note=get(results, "start", default, "crashed") or ""))
     breakdown = get(results, "start", default, "breakdown") or {}
     rows.append(_row(results, "start", f"start to first answer inside the process (issue 19), {default}", "≤ 2.5 s",
