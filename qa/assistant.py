@@ -1,7 +1,7 @@
 """The Python API: `Assistant` runs the steps of `qa.steps` over one working set per answer.
 
-understand → retrieve → select → prompt → generate → rewrite and cite → verify → judge → repair →
-conflict.
+understand → retrieve → select → prompt → generate → rewrite and cite → judge (verifying when it
+matters) → repair → conflict.
 """
 
 from __future__ import annotations
@@ -152,8 +152,9 @@ class Assistant:
         """The steps of one answer, as `Config.steps` switches them."""
         c, lock = self.config, self._generate_lock
         verify = Verify(generator, lock)
-        drafting: list[Step] = [Generate(generator, lock), DecideYesNo(c.yes_threshold),
-                                Cite(c.min_support), Complete(), RoleHolder(), verify, JudgeStep(self.judge, generator)]
+        drafting: list[Step] = [Generate(generator, lock), DecideYesNo(c.yes_threshold), Cite(c.min_support),
+                                Complete(), RoleHolder(),
+                                JudgeStep(self.judge, generator, verify if "verify" in c.steps else None)]
         drafting = [s for s in drafting if s.name in c.steps or s.name in ALWAYS]
         prompt = BuildPrompt(generator, self.selector, c.context, c.evidence_tokens, c.max_evidence)
         steps = [Understand(), Retrieve(self.index, top_k or c.top_k, c.conflict_depth, c.retrieval_mode),

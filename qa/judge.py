@@ -168,6 +168,16 @@ class Judge:
         heads = self.family(generator)
         return None if heads is None else heads.answers.probability(signals) * heads.right.probability(signals)
 
+    def settled_without(self, signals: dict[str, float], name: str, generator: str) -> bool:
+        """Whether the decision is the same whatever `name` turns out to be (a share, from 0 to 1).
+
+        Both heads are monotonic in every signal, so its two extremes bound every decision it could lead to:
+        when they agree, the signal need not be measured (the verification prompt, 0.4–0.6 s, is skipped)."""
+        heads = self.family(generator)
+        if heads is None or name not in heads.answers.features + heads.right.features:
+            return True
+        return self.accepts({**signals, name: 0.0}, generator) == self.accepts({**signals, name: 1.0}, generator)
+
     def accepts(self, signals: dict[str, float], generator: str) -> bool:
         heads = self.family(generator)
         return heads is None or self._failing(heads, signals) is None

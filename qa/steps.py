@@ -1,6 +1,7 @@
 """The steps of one answer, in the order `Assistant` runs them over one working set (`qa.work.Work`).
 
-understand → retrieve → select → prompt → generate → yes_no → cite → complete → role_holder → verify → judge → repair → conflict
+understand → retrieve → select → prompt → generate → yes_no → cite → complete → role_holder → judge
+(verify, when it matters) → repair → conflict
 
 Each step is a small class: plain constructor parameters, a `name`, and `run(work)`, which reads what the
 steps before it left in the work and adds its own part; it returns the text it streams to the reader (only
@@ -223,7 +224,9 @@ class RoleHolder:
 
 
 class Verify:
-    """The same model asked whether the cited sentences state the answer: its share of "yes" is a signal."""
+    """The same model asked whether the cited sentences state the answer: its share of "yes" is a signal.
+
+    The judge asks it only when its decision hangs on it (`Judge.settled_without`)."""
 
     name = "verify"
 
@@ -253,18 +256,19 @@ class Verify:
 
 
 class JudgeStep:
-    """One calibrated judge over every signal decides whether the answer is shown (`qa.judge`)."""
+    """One calibrated judge over every signal decides whether the answer is shown (`qa.judge`). It asks for the
+    verification (`verify`) only when that can change its decision; a run that trains the judge asks always."""
 
     name = "judge"
 
-    def __init__(self, judge: Judge) -> None:
-        self.judge = judge
-
-    def __init__(self, judge: Judge, generator: Generator) -> None:
-        self.judge, self.generator = judge, generator
+    def __init__(self, judge: Judge, generator: Generator, verify: Verify | None = None) -> None:
+        self.judge, self.generator, self.verify = judge, generator, verify
 
     def run(self, work: Work) -> Iterable[str]:
-        work.signals.update(measure(work))
+        work.signals = measure(work)  # afresh: a second draft is weighed on its own
+        if self.verify is not None and (self.judge.record_only or not self.judge.settled_without(
+                work.signals, "verified", self.generator.name)):
+            list(self.verify.run(work))
         answer = work.claim.text if work.claim is not None else work.answer
         decision = self.judge.decide(answer, work.signals, work.analysis, self.generator.name)
         work.probability = decision.probability

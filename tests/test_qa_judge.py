@@ -111,3 +111,15 @@ def test_the_saved_weights_load_with_how_they_were_trained():
 def test_weights_that_cannot_be_read_name_the_command_that_retrains_them(tmp_path):
     with pytest.raises(RuntimeError, match="make judge"):
         load_weights(tmp_path / "missing.json")
+
+
+BELIEVER = Heads(Weights(("verified", "supported"), (0.5, 0.5), (0.25, 0.5), (3.0, 1.0), 0.0, 0.5), ALWAYS_RIGHT)
+
+
+def test_a_decision_that_hangs_on_the_verification_is_not_settled_without_it():
+    assert not Judge(weights={LANGUAGE_MODEL: BELIEVER}).settled_without({"supported": 0.5}, "verified", "m")
+
+
+def test_a_decision_no_verification_could_change_is_settled_without_it():
+    strong = Heads(Weights(("verified", "supported"), (0.5, 0.5), (0.25, 0.5), (0.5, 4.0), 0.0, 0.5), ALWAYS_RIGHT)
+    assert Judge(weights={LANGUAGE_MODEL: strong}).settled_without({"supported": 1.0}, "verified", "m")
