@@ -220,7 +220,7 @@ def train(documents: Sequence[tuple[dict[str, Any], str]], out: Path, command: s
     heads = fit(rows, features, risk)
     reached = [r for r in rows if r.reached]
     generator = documents[0][1]
-    trained = {"on": [f"{d['run']['set']} {d['run'].get('recipe', {}).get('flags', '')}".strip() for d, _ in documents],
+    trained = {"on": [described(d) for d, _ in documents],
                "generator": generator, "examples": len(reached), "answerable": sum(r.answerable for r in reached),
                "right": sum(r.right for r in reached), "risk": risk, "surely_wrong": SURELY_WRONG,
                "command": command, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -228,6 +228,13 @@ def train(documents: Sequence[tuple[dict[str, Any], str]], out: Path, command: s
     family = EXTRACTIVE if generator == "extractive" else LANGUAGE_MODEL
     write_weights(out, family, heads, trained)
     return {**heads, "trained": trained}
+
+
+def described(document: dict[str, Any]) -> str:
+    """A training run as the weights file names it: the built set's flags, or the set's file and its half."""
+    recipe = document["run"].get("recipe") or {}
+    return f"citeqa eval {recipe['flags']}" if recipe.get("flags") else \
+        f"{Path(document['run']['set']).name}, the tune half (even question ids)"
 
 
 def _trains(document: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:

@@ -104,7 +104,7 @@ def test_the_saved_weights_load_with_how_they_were_trained():
     assert set(weights) == {"language-model", "extractive"}
     for heads in weights.values():
         assert heads.answers.features and heads.trained["examples"] > 0
-        assert any("--half tune" in run for run in heads.trained["on"])
+        assert all("--half tune" in run or "tune half" in run for run in heads.trained["on"])
         assert 0.0 < heads.answers.threshold < 1.0
 
 
