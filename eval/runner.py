@@ -72,6 +72,7 @@ class AnswerOutcome:
     signals: tuple[tuple[str, float], ...] = ()  # what the judge weighed: its training data (eval.calibrate)
     calls: int = 0  # model calls
     searches: int = 0  # index searches
+    repaired: str = ""  # why a second draft was asked for
 
     @property
     def passed(self) -> bool:
@@ -94,7 +95,7 @@ class AnswerOutcome:
             "verdict": self.verdict, "error": self.error, "detail": self.detail, "draft": self.draft,
             "checks": [list(c) for c in self.checks], "check_details": dict(self.check_details),
             "candidate": self.candidate, "probability": _round(self.probability), "signals": dict(self.signals),
-            "calls": self.calls, "searches": self.searches,
+            "calls": self.calls, "searches": self.searches, "repaired": self.repaired,
         }
 
 
@@ -213,7 +214,7 @@ def score_answer(question: Question, answer: Answer, generator: str,
                          check_details=tuple((v.check, v.detail) for v in getattr(answer, "checks", ()) if v.detail),
                          candidate=getattr(answer, "candidate", ""), probability=getattr(answer, "probability", None),
                          signals=tuple(getattr(answer, "signals", {}).items()), calls=getattr(answer, "calls", 0),
-                         searches=getattr(answer, "searches", 0))
+                         searches=getattr(answer, "searches", 0), repaired=getattr(answer, "repaired", ""))
 
 
 def failed_outcome(question: Question, generator: str, error: Exception) -> AnswerOutcome:

@@ -87,6 +87,7 @@ class Answer:
     signals: dict[str, float] = field(default_factory=dict)  # what the judge weighed (qa.signals)
     calls: int = 0  # model calls made for this answer
     searches: int = 0  # index searches made for this answer
+    repaired: str = ""  # why a second draft was asked for (the judge's main reason), if one was
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values: the one shape the CLI's --json, the chat's API and the eval all use."""

@@ -198,4 +198,4 @@ class Assistant:
                       rejected.reason if rejected else "", rejected.detail if rejected else "", tuple(work.verdicts),
                       work.draft, generator.engine, work.confidence, work.probability,
                       work.claim.text if work.claim is not None else work.answer, dict(work.signals), work.calls,
-                      work.searches)
+                      work.searches, work.repaired)
