@@ -11,6 +11,7 @@ import re
 
 from qa.analysis import proper_names
 from qa.citing import strip_markers
+from qa.matching import terms
 from qa.lexicon import PERSONAL_PRONOUN, THING_PRONOUN, VAGUE_REFERENCE, WHO
 
 FRAGMENT_WORDS = 3
@@ -44,8 +45,9 @@ def standalone_question(question: str, history: list[tuple[str, str]] | None) ->
     if not history or stands_alone(question):
         return question
     asked, answered = history[-1]
-    person = referent(asked, strip_markers(answered))
+    asked = standalone_question(asked, history[:-1])  # the previous question may have been a follow-up too
     pronoun = PERSONAL_PRONOUN.search(question)
+    person = again(question, asked) or referent(asked, strip_markers(answered))
     possessive = pronoun is not None and pronoun.group(1).lower() in {"his", "hers"}
     if person and pronoun and not (possessive and person.startswith("the person who ")):
         return PERSONAL_PRONOUN.sub(lambda m: f"{person}’s" if possessive else person, question, count=1)
@@ -54,6 +56,15 @@ def standalone_question(question: str, history: list[tuple[str, str]] | None) ->
         return THING_PRONOUN.sub(lambda m: f"{thing}’s" if m.group(1).lower() in {"its", "their"} else thing,
                                  question, count=1)
     return f"{question.rstrip('?')}? (following: {asked.rstrip('?')}?)"
+
+
+def again(question: str, asked: str) -> str | None:
+    """The person of the previous question when the new one asks it again with a pronoun in their place
+    ("Who shot Chris Kaba?" → "Who shot him?": him is Chris Kaba, not whoever the answer named)."""
+    for person in _people(asked):
+        if terms(PERSONAL_PRONOUN.sub(person, question, count=1)) == terms(asked):
+            return person
+    return None
 
 
 def referent(asked: str, answered: str) -> str | None:

@@ -248,9 +248,13 @@ class Judge:
                 return None
             return "The context holds the answer: give your best short answer from it." + (
                 " Answer yes or no." if analysis.form is Form.YES_NO else "")
-        main = Judge.main_reason(verdict)
-        if main == "kind" and analysis.kind is Kind.PERSON:
+        return Judge.kind_hint(analysis) if Judge.main_reason(verdict) == "kind" else None
+
+    @staticmethod
+    def kind_hint(analysis: QuestionAnalysis) -> str | None:
+        """What a draft lacking the kind of value asked for is told: a name for "who?", a date for "when?"."""
+        if analysis.kind is Kind.PERSON:
             return "Answer with the person's name, as the context gives it."
-        if main == "kind" and analysis.kind in (Kind.DATE, Kind.YEAR):
+        if analysis.kind in (Kind.DATE, Kind.YEAR):
             return "Answer with the date, as the context gives it."
         return None

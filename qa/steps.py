@@ -266,7 +266,8 @@ class JudgeStep:
 
     def run(self, work: Work) -> Iterable[str]:
         work.signals = measure(work)  # afresh: a second draft is weighed on its own
-        if self.verify is not None and (self.judge.record_only or not self.judge.settled_without(
+        follow_up = work.asked != work.question  # its premise came from the conversation: always verified
+        if self.verify is not None and (self.judge.record_only or follow_up or not self.judge.settled_without(
                 work.signals, "verified", self.generator.name)):
             list(self.verify.run(work))
         answer = work.claim.text if work.claim is not None else work.answer
@@ -283,10 +284,13 @@ class Repair:
       date missing: the second draft is told what to answer with;
     - one side of a comparison missing from the passages: each side without a cited sentence is searched for
       (in the answer's snapshot) and its best sentences join the prompt.
+
+    An answer the judge kept is asked again too when it lacks the kind of value asked for ("The officer" for
+    "Who shot …?"): the second draft replaces it only if the judge keeps that one and it holds a name or date.
     """
 
     name = "repair"
-    after_rejection = True  # it runs only after one
+    after_rejection = True  # it runs after a rejection as well
 
     def __init__(self, generator: Generator, judge: Judge, redo: Sequence[Step], index: Index | None = None,
                  selector: EvidenceSelector | None = None, prompt: BuildPrompt | None = None,
@@ -315,7 +319,10 @@ class Repair:
 
     def run(self, work: Work) -> Iterator[str]:
         rejected = work.rejected
-        if rejected is None or work.prompt is None or self.generator.name == "extractive":
+        if work.prompt is None or self.generator.name == "extractive":
+            return
+        if rejected is None:
+            yield from self._complete_kind(work)
             return
         hint = self.judge.repair_hint(rejected, work.analysis, work.signals, self.generator.name)
         if hint is None and not (Judge.missing_side(rejected, work.analysis) and self._add_missing_sides(work)):
@@ -328,6 +335,24 @@ class Repair:
             yield from step.run(work)
             if work.rejected is not None:
                 return
+
+    KEPT = ("prompt", "pieces", "draft", "confidence", "answer", "claim", "signals", "probability", "verdicts")
+
+    def _complete_kind(self, work: Work) -> Iterator[str]:
+        hint = Judge.kind_hint(work.analysis)
+        if hint is None or work.signals.get("kind", 1.0) >= 1.0:
+            return
+        first = {name: getattr(work, name) for name in self.KEPT}
+        work.prompt, work.verdicts = work.prompt.with_hint(hint), list(work.verdicts)
+        for step in self.redo:
+            yield from step.run(work)
+            if work.rejected is not None:
+                break
+        if work.rejected is None and work.signals.get("kind") == 1.0:
+            work.repaired = "kind"
+            return
+        for name, value in first.items():  # the second draft is no better: the first stands
+            setattr(work, name, value)
 
 
 class Conflict:

@@ -55,3 +55,13 @@ def test_after_a_who_question_answered_without_a_name_he_is_described_by_the_que
 def test_after_another_question_he_is_the_person_the_question_named():
     history = [("How old is Ines Varga?", "41 [1]")]
     assert standalone_question("Who shot her?", history) == "Who shot Ines Varga?"
+
+
+def test_a_question_asked_again_with_a_pronoun_keeps_its_person():
+    history = [("Who shot Tomas Berg?", "The officer shot Tomas Berg [1].")]
+    assert standalone_question("Who shot him?", history) == "Who shot Tomas Berg?"
+
+
+def test_a_follow_up_of_a_follow_up_is_resolved_through_the_whole_conversation():
+    history = [("Who shot Tomas Berg?", "Ines Varga [1]"), ("Who shot him?", "Ines Varga [1]")]
+    assert standalone_question("How old is she?", history) == "How old is Ines Varga?"
