@@ -9,9 +9,9 @@ under Domain Shift"). The judge is two logistic regressions over the signals of 
 - `right`: P(the answer is right | the documents answer it), trained on the answerable questions.
 
 Their product is P(right), shown beside every answer. An answer is withheld when the documents most likely
-do not answer (`answers` below its threshold, set for a stated risk of answering what they do not say), or
-when it is most likely wrong (`right` below a floor). Keeping the two apart keeps a question the documents
-answer, but a small model answers doubtfully, from being withheld as if the documents did not say.
+do not answer (`answers` below its threshold, set for a stated risk of answering what they do not say).
+Keeping the two apart keeps a question the documents answer, but a small model answers doubtfully, from
+being withheld as if the documents did not say: the reader sees its low probability instead.
 
 The weights are trained on the tune half of the general dev set and half of the seed questions only
 (`make judge`, eval.calibrate), and kept in a small data file, `qa/data/judge.json`, which
@@ -48,7 +48,6 @@ REASONS = {
     "support": "The passages found do not say “{answer}”.",
     "rewritten": "The passages found do not answer this follow-up with certainty.",
 }
-UNSURE = "The passages found do not answer this question with certainty."
 NOT_ANSWERED = "The documents found do not seem to answer this question."
 REFUSED = "the generator replied "
 
@@ -182,16 +181,11 @@ class Judge:
         heads = self.family(generator)
         return heads is None or self._failing(heads, signals) is None
 
-    def _failing(self, heads: Heads, signals: dict[str, float]) -> tuple[Weights, float, float] | None:
-        """The head that withholds the answer, with its probability and threshold; None when both keep it."""
+    def _failing(self, heads: Heads, signals: dict[str, float]) -> tuple[float, float] | None:
+        """P(the documents answer) and its threshold when it withholds the answer; None when it keeps it."""
         answers = heads.answers.probability(signals)
         threshold = heads.answers.threshold if self.threshold is None else self.threshold
-        if answers < threshold:
-            return heads.answers, answers, threshold
-        right = heads.right.probability(signals)
-        if right < heads.right.threshold:
-            return heads.right, right, heads.right.threshold
-        return None
+        return (answers, threshold) if answers < threshold else None
 
     def decide(self, answer: str, signals: dict[str, float], analysis: QuestionAnalysis,
                generator: str) -> Decision:
@@ -208,22 +202,21 @@ class Judge:
         failing = self._failing(heads, signals)
         if failing is None or self.record_only:
             return Decision(Verdict(self.name, True, detail=f"P(right) {probability:.2f}"), probability)
-        weights, value, threshold = failing
-        head = "answers" if weights is heads.answers else "right"
-        main, push = _main(weights, signals)
-        reason = (REASONS.get(main, NOT_ANSWERED) if head == "answers" else self.reason(main, analysis))
-        return Decision(Verdict(self.name, False, reason.format(answer=answer[:120]),
-                                f"P({head}) {value:.2f} < {threshold:.2f}; main reason {main} "
+        value, threshold = failing
+        main, push = _main(heads.answers, signals)
+        return Decision(Verdict(self.name, False, self.reason(main, analysis).format(answer=answer[:120]),
+                                f"P(the documents answer) {value:.2f} < {threshold:.2f}; main reason {main} "
                                 f"({signals.get(main, float('nan')):.2f}, pushes {push:+.2f}); P(right) "
                                 f"{probability:.2f}"), probability)
 
     @staticmethod
     def reason(signal: str, analysis: QuestionAnalysis) -> str:
+        """The sentence a reader is told when `signal` pushed hardest against the answer."""
         if signal == "kind":
             return f"The passages found do not give the {analysis.kind.value} asked for."
         if signal in ("supported", "support") and analysis.form is not Form.OPEN:
             return "The passages found do not cover everything this question compares."
-        return REASONS.get(signal, UNSURE) if signal in ("supported", "support") else UNSURE
+        return REASONS.get(signal, NOT_ANSWERED)
     @staticmethod
     def main_reason(verdict: Verdict) -> str | None:
         """The signal that pushed hardest against a withheld answer, as `decide` recorded it."""

@@ -10,7 +10,6 @@ from eval.calibrate import (
     auroc,
     examples,
     fit,
-    floor_for,
     kept,
     probabilities,
     score,
@@ -54,12 +53,6 @@ def test_the_ablation_has_a_row_per_signal_and_one_without_the_judge():
 def test_the_answers_head_keeps_unanswerable_questions_out_at_the_stated_risk():
     heads = fit(rows(), ["good", "answered", "noise"], risk=0.05)
     assert score(rows(90), kept(heads, rows(90)))["unanswerable_abstained"] >= 0.9
-
-
-def test_the_floor_withholds_only_where_answers_are_almost_surely_wrong():
-    p = np.array([0.05, 0.1, 0.2, 0.3, 0.6, 0.9])
-    right = np.array([False, False, False, True, True, True])
-    assert 0.2 < floor_for(p, right, 0.9) < 0.3
 
 
 def test_an_answer_withheld_before_the_judge_is_no_example_but_still_a_question():

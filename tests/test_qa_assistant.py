@@ -17,7 +17,8 @@ REPO = Path(__file__).resolve().parents[1]
 # A judge that wants an answer stated by its citations and of the kind asked: the tests below are about what the
 # assistant does with its verdict, not about the trained weights.
 JUDGE = Judge(weights={LANGUAGE_MODEL: Heads(
-    Weights(("supported",), (0.5,), (0.5,), (2.0,), 0.0, 0.6), Weights(("kind",), (0.5,), (0.5,), (2.0,), 0.0, 0.3))})
+    Weights(("supported", "kind"), (0.5, 0.5), (0.5, 0.5), (2.0, 2.0), 0.0, 0.6),
+    Weights(("kind",), (0.5,), (0.5,), (2.0,), 0.0, 0.0))})
 
 
 @pytest.fixture

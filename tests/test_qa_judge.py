@@ -42,12 +42,11 @@ def test_the_main_reason_is_the_signal_that_pushed_hardest_down():
     assert "main reason supported" in decision.verdict.detail
 
 
-def test_a_likely_wrong_answer_to_what_the_documents_answer_gives_the_right_heads_reason():
-    wrong_kind = Weights(("kind",), (0.5,), (0.5,), (3.0,), 0.0, 0.5)
-    decision = Judge(weights={LANGUAGE_MODEL: Heads(ALWAYS_RIGHT, wrong_kind)}).decide(
+def test_a_likely_wrong_answer_to_what_the_documents_answer_is_shown_with_its_low_probability():
+    doubtful = Weights(("kind",), (0.5,), (0.5,), (3.0,), 0.0, 0.0)
+    decision = Judge(weights={LANGUAGE_MODEL: Heads(ALWAYS_RIGHT, doubtful)}).decide(
         "the ribbon", {"kind": 0.0}, analyse("Who cut the ribbon?"), "m")
-    assert not decision.verdict.keep and decision.verdict.reason == \
-        "The passages found do not give the person asked for." and "P(right)" in decision.verdict.detail
+    assert decision.verdict.keep and decision.probability < 0.1
 
 
 def test_a_refusal_has_nothing_to_show():
@@ -72,7 +71,7 @@ def test_a_generator_family_without_weights_keeps_the_answer_unmeasured():
 
 def test_a_person_asked_and_a_description_given_can_be_repaired():
     wrong_kind = Weights(("kind",), (0.5,), (0.5,), (3.0,), 0.0, 0.5)
-    verdict = Judge(weights={LANGUAGE_MODEL: Heads(ALWAYS_RIGHT, wrong_kind)}).decide(
+    verdict = Judge(weights={LANGUAGE_MODEL: Heads(wrong_kind, ALWAYS_RIGHT)}).decide(
         "the officer", {"kind": 0.0}, analyse("Who shot Tomas Berg?"), "m").verdict
     assert "name" in judge().repair_hint(verdict, analyse("Who shot Tomas Berg?"), {"kind": 0.0}, "m")
 

@@ -140,8 +140,8 @@ def test_the_signals_see_an_answer_that_holds_no_name_for_who():
     assert measure(work)["kind"] == 0.0
 
 
-PERSON_JUDGE = Judge(weights={LANGUAGE_MODEL: Heads(Weights(("kind",), (0.5,), (0.5,), (0.0,), 9.0, 0.5),
-                                                    Weights(("kind",), (0.5,), (0.5,), (3.0,), 0.0, 0.5))})
+PERSON_JUDGE = Judge(weights={LANGUAGE_MODEL: Heads(Weights(("kind",), (0.5,), (0.5,), (3.0,), 0.0, 0.5),
+                                                    Weights(("kind",), (0.5,), (0.5,), (0.0,), 9.0, 0.0))})
 
 
 def repairable(generator: ScriptedGenerator) -> tuple[Work, list]:
