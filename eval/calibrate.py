@@ -152,8 +152,10 @@ def auroc(p: np.ndarray, right: np.ndarray) -> float | None:
 
 
 def features_of(rows: Sequence[Example]) -> list[str]:
-    """Signals present and not constant among the examples, in a stable order."""
-    names = sorted({k for r in rows for k in r.signals})
+    """The judged signals (`qa.signals.JUDGED`) present and not constant among the examples, in a stable order."""
+    from qa.signals import JUDGED
+
+    names = sorted({k for r in rows for k in r.signals} & set(JUDGED))
     return [n for n in names if len({r.signals.get(n) for r in rows if r.reached}) > 1]
 
 

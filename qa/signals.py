@@ -1,20 +1,19 @@
 """What the answer judge weighs: measured signals of one draft, each a number, none a verdict on its own.
 
-- the generator's confidence: mean token log-probability, the first token's probability, the probability
-  it gave to beginning with a refusal;
-- the verification prompt's share of "yes" (`verified`, set by the `verify` step);
-- retrieval: the best sentence's score (`qa.evidence`), the best dense score, the dense margin to the next
-  passage, and the largest share of the question's terms one retrieved passage holds (BM25's own scores
-  depend on the corpus's size);
+- the generator's confidence: the probability of the first token it wrote;
+- the verification prompt's share of "yes" (`verified`, set by the judge when it matters);
+- retrieval: the best dense score, the dense margin to the next passage, and the largest share of the
+  question's terms one retrieved passage holds (BM25's own scores depend on the corpus's size);
 - what the cited documents hold of the question: its content terms (`coverage`) and its names (`names`);
-- the answer: of the kind asked (a date for "when?"), stated by its citations (`supported`, `support`), its
-  length in words;
-- the question: a yes/no or a choice question, a follow-up rewritten from the conversation.
+- whether the citations state the answer (`supported`, `support`), and whether the question is a choice.
+
+Measured and dropped, each costing nothing on either held-out half when left out (README, the ablation):
+the draft's mean log-probability, the probability of a refusal, the best sentence's score, the answer's
+length, whether it is of the kind asked, whether the question is yes/no. Leaving the six out raised the
+judge's AUROC on the general check half from 0.784 to 0.813. `kind` is still measured: `repair` reads it.
 """
 
 from __future__ import annotations
-
-import math
 
 from qa.analysis import Form, holds_kind
 from qa.matching import coverage, terms
@@ -29,13 +28,16 @@ def _names_held(names: tuple[str, ...], held: set[str]) -> float:
     return sum(coverage(w, held) == 1.0 for w in wanted) / len(wanted)
 
 
+JUDGED = ("first_token", "verified", "dense_top", "dense_margin", "lexical_top", "coverage", "names", "supported",
+          "support", "choice")
+
+
 def measure(work: Work) -> dict[str, float]:
-    claim, analysis, sure = work.claim, work.analysis, work.confidence
+    """The signals of `JUDGED` (but `verified`) and `kind`."""
+    claim, analysis = work.claim, work.analysis
     signals: dict[str, float] = {}
-    for name, value in (("mean_logprob", sure.mean_logprob), ("first_token", sure.first), ("refusal", sure.refusal)):
-        if value is not None:
-            signals[name] = float(value)
-    signals["evidence_top"] = work.sentences[0].score if work.sentences else 0.0
+    if work.confidence.first is not None:
+        signals["first_token"] = float(work.confidence.first)
     dense = sorted((p.dense_score for p in work.passages if p.dense_score is not None), reverse=True)
     signals["dense_top"] = dense[0] if dense else 0.0
     signals["dense_margin"] = dense[0] - dense[1] if len(dense) > 1 else signals["dense_top"]
@@ -47,13 +49,10 @@ def measure(work: Work) -> dict[str, float]:
     citations = claim.citations if claim is not None else ()
     sources = {c.source for c in citations}
     held = terms(" ".join([c.text for c in citations] + [p.text for p in work.passages if p.source in sources]))
-    signals["coverage"] = coverage(set(analysis.terms), held) if analysis.terms and sources else 0.0
+    signals["coverage"] = coverage(wanted, held) if wanted and sources else 0.0
     signals["names"] = _names_held(analysis.names, held) if sources else 0.0
-    signals["kind"] = float(holds_kind(text, analysis))
     signals["supported"] = float(bool(claim and claim.supported))
     signals["support"] = float(claim.support) if claim is not None else 0.0
-    signals["answer_words"] = math.log1p(len(text.split()))
-    signals["yes_no"] = float(analysis.form is Form.YES_NO)
     signals["choice"] = float(analysis.form is Form.CHOICE)
-    signals["rewritten"] = float(work.asked != work.question)
+    signals["kind"] = float(holds_kind(text, analysis))
     return signals
