@@ -50,7 +50,8 @@ def examples(document: dict[str, Any], generator: str) -> list[Example]:
         signals = {k: float(v) for k, v in (r.get("signals") or {}).items() if v is not None}
         candidate = r.get("candidate") or ""
         right = bool(q["answerable"] and candidate and metrics.containment(candidate, q["answers"]) > 0)
-        ruled_out = any(check == "judge" and not keep for check, keep in r.get("checks", []))  # a refusal, say
+        ruled_out = any(check == "judge" and not keep for check, keep in r.get("checks", [])) \
+            or signals.get("supported") == 0.0  # the judge's rules: a refusal, an answer nothing states
         out.append(Example(q["question"], bool(q["answerable"]), right, bool(signals) and not ruled_out, signals))
     return out
 

@@ -15,8 +15,9 @@ being withheld as if the documents did not say: the reader sees its low probabil
 
 The weights are trained on the tune half of the general dev set and half of the seed questions only
 (`make judge`, eval.calibrate), and kept in a small data file, `qa/data/judge.json`, which
-says how and when they were trained. Two things are rules, not weights: an answer that is a refusal
-("unknown") has nothing to show, and a yes/no question answered with neither yes nor no is not answered.
+says how and when they were trained. Three things are rules, not weights: an answer that is a refusal
+("unknown") has nothing to show, a yes/no question answered with neither yes nor no is not answered, and an
+answer no retrieved sentence states is never shown: every answer shown is cited.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ REASONS = {
 }
 NOT_ANSWERED = "The documents found do not seem to answer this question."
 REFUSED = "the generator replied "
+UNCITED = "no retrieved sentence states the answer"
 
 
 def verification_messages(question: str, answer: str, sentences: Sequence[str]) -> list[dict[str, str]]:
@@ -195,6 +197,9 @@ class Judge:
         if analysis.form is Form.YES_NO and not YES_NO.match(answer):
             return Decision(Verdict(self.name, False, "The passages found do not settle this yes/no question.",
                                     f"“{answer[:200]}” is neither yes nor no"), None)
+        if signals.get("supported") == 0.0:
+            return Decision(Verdict(self.name, False, self.reason("supported", analysis).format(answer=answer[:120]),
+                                    f"{UNCITED}; main reason supported (0.00)"), None)
         heads = self.family(generator)
         if heads is None:
             return Decision(Verdict(self.name, True, detail="no trained judge for this generator"), None)

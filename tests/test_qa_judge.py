@@ -60,7 +60,7 @@ def test_a_yes_no_question_answered_otherwise_is_not_answered():
 
 
 def test_recording_only_keeps_a_doubtful_answer_but_still_measures_it():
-    decision = judge(record_only=True).decide("x", {"supported": 0.0, "kind": 0.0}, analyse("Who won?"), "m")
+    decision = judge(record_only=True).decide("x", {"supported": 0.1, "kind": 0.0}, analyse("Who won?"), "m")
     assert decision.verdict.keep and decision.probability < 0.1
 
 
@@ -122,3 +122,9 @@ def test_a_decision_that_hangs_on_the_verification_is_not_settled_without_it():
 def test_a_decision_no_verification_could_change_is_settled_without_it():
     strong = Heads(Weights(("verified", "supported"), (0.5, 0.5), (0.25, 0.5), (0.5, 4.0), 0.0, 0.5), ALWAYS_RIGHT)
     assert Judge(weights={LANGUAGE_MODEL: strong}).settled_without({"supported": 1.0}, "verified", "m")
+
+
+def test_an_answer_no_sentence_states_is_never_shown_however_likely():
+    decision = Judge(weights={LANGUAGE_MODEL: Heads(ALWAYS_RIGHT, ALWAYS_RIGHT)}).decide(
+        "Slowdive", {"supported": 0.0}, analyse("Which band has more members, Slowdive or Skyline?"), "m")
+    assert not decision.verdict.keep and "compares" in decision.verdict.reason
