@@ -20,7 +20,7 @@ from qa.matching import coverage, terms
 from qa.work import Work
 
 
-def _names_held(names: tuple[str, ...], held: set[str]) -> float:
+def names_held(names: tuple[str, ...], held: set[str]) -> float:
     """Share of the question's names whose every term the cited documents hold."""
     wanted = [terms(n) for n in names if terms(n)]
     if not wanted:
@@ -50,7 +50,7 @@ def measure(work: Work) -> dict[str, float]:
     sources = {c.source for c in citations}
     held = terms(" ".join([c.text for c in citations] + [p.text for p in work.passages if p.source in sources]))
     signals["coverage"] = coverage(wanted, held) if wanted and sources else 0.0
-    signals["names"] = _names_held(analysis.names, held) if sources else 0.0
+    signals["names"] = names_held(analysis.names, held) if sources else 0.0
     signals["supported"] = float(bool(claim and claim.supported))
     signals["support"] = float(claim.support) if claim is not None else 0.0
     signals["choice"] = float(analysis.form is Form.CHOICE)

@@ -33,7 +33,7 @@ from qa.matching import coverage, terms
 from qa.prompt import disagreement_messages, sentences_prompt, windows_prompt
 from qa.quoting import quote_claim
 from qa.roles import asked_role, holder
-from qa.signals import measure
+from qa.signals import measure, names_held
 from qa.speakers import with_speakers
 from qa.work import Work
 
@@ -388,7 +388,18 @@ class Conflict:
         others = [p for p in work.passages + work.reserve if p.source not in sources][:self.top_k]
         extra = [e for e in self.selector.run(analysis, work.vector, others, work.text_of)
                  if (e.source, e.start) not in by_place]
-        candidates = sorted(work.sentences + extra, key=lambda e: -e.score)
+        retrieved = work.passages + work.reserve
+
+        def held(source_set: set[str]) -> set[str]:
+            return terms(" ".join(p.text for p in retrieved if p.source in source_set))
+
+        # Another document answers the same question only when it is about the same subject: it holds every
+        # name of the question that the cited documents hold (on the general check half, documents about
+        # another singer, another casino, another quarterback were shown as conflicts before).
+        named = names_held(analysis.names, held(sources))
+        candidates = sorted((e for e in work.sentences + extra
+                             if e.source in sources or names_held(analysis.names, held({e.source})) >= named),
+                            key=lambda e: -e.score)
 
         def ask(question: QuestionAnalysis, sentences: list[Evidence]) -> str:
             if not model:

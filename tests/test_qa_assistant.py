@@ -131,8 +131,8 @@ def test_reworded_number_is_quoted_from_its_sentence(assistant):
 def test_documents_naming_different_holders_of_the_asked_title_are_a_conflict(assistant, corpus):
     (corpus / "review.txt").write_text("Transport Minister Ann Lee ordered a review of the Harbour Bridge repairs.\n",
                                        encoding="utf-8")
-    (corpus / "later.txt").write_text("The bridge review was welcomed by Transport Minister Tom Hart last week.\n",
-                                      encoding="utf-8")
+    (corpus / "later.txt").write_text("The Harbour Bridge review was ordered by Transport Minister Tom Hart last "
+                                      "week.\n", encoding="utf-8")
     assistant.add([corpus])
     answer = assistant.with_generator(ScriptedGenerator("Ann Lee")).ask("Which Transport Minister ordered the review of the Harbour Bridge repairs?")
     assert answer.conflict and "Tom Hart" in answer.text
@@ -168,6 +168,19 @@ def test_two_documents_that_each_state_their_answer_are_a_conflict(disagreeing):
     generator = ScriptedGenerator("1952", replies=SECOND_OPINION, yes=0.95)
     answer = disagreeing.with_generator(generator).ask("In what year did the Orvale ferry sink?")
     assert answer.conflict and "1952" in answer.text and "1954" in answer.text and len(answer.citations) == 2
+
+
+def test_a_document_about_another_subject_is_no_conflict(tmp_path, embedder):
+    corpus = tmp_path / "boats"
+    corpus.mkdir()
+    (corpus / "orvale.txt").write_text("The Orvale Star ferry sank in 1952 off the point.\n", encoding="utf-8")
+    (corpus / "kelby.txt").write_text("The Kelby Line runs two boats.\nThat year the ferry did sink, in 1954.\n",
+                                      encoding="utf-8")
+    a = Assistant(index_dir=tmp_path / "idx", generator="extractive", embedder=embedder, judge=BELIEVER)
+    a.add([corpus])
+    answer = a.with_generator(ScriptedGenerator("1952", replies={"Context:": "1954"}, yes=0.95)).ask(
+        "In what year did the Orvale Star ferry sink?")
+    assert not answer.abstained and "1954" not in answer.text
 
 
 def test_a_differing_answer_the_judge_does_not_accept_is_no_conflict(disagreeing):
