@@ -15,6 +15,7 @@ from qa.matching import terms
 from qa.lexicon import PERSONAL_PRONOUN, THING_PRONOUN, VAGUE_REFERENCE, WHO
 
 FRAGMENT_WORDS = 3
+SAYS_ENOUGH = 4  # content terms besides a vague pronoun that make a question stand alone
 
 
 def _people(text: str) -> list[str]:
@@ -29,13 +30,17 @@ def _people(text: str) -> list[str]:
 
 
 def stands_alone(question: str) -> bool:
-    """No pronoun lacks a name before it in the question, and it is more than a fragment."""
+    """No pronoun lacks a name before it in the question, and it is more than a fragment.
+
+    "it", "its", "they" and the like lean on the conversation only in a question that says little else
+    ("When did it reopen?"): "Which ferry resumed its crossings on Monday after a storm?" names what "its"
+    is, though not with a capital."""
     if len(question.split()) <= FRAGMENT_WORDS:
         return False
-    for pronoun in (*PERSONAL_PRONOUN.finditer(question), *VAGUE_REFERENCE.finditer(question)):
-        if not proper_names(question[:pronoun.start()]):
-            return False
-    return True
+    if any(not proper_names(question[:p.start()]) for p in PERSONAL_PRONOUN.finditer(question)):
+        return False
+    vague = [p for p in VAGUE_REFERENCE.finditer(question) if not proper_names(question[:p.start()])]
+    return not vague or len(terms(VAGUE_REFERENCE.sub(" ", question))) >= SAYS_ENOUGH
 
 
 def standalone_question(question: str, history: list[tuple[str, str]] | None) -> str:

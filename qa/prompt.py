@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from index.sentences import Span
 from qa.analysis import Form, Kind, QuestionAnalysis
 from qa.answer import Evidence
-from qa.lexicon import CAPTION
+from qa.lexicon import CAPTION, INJECTION
 
 SYSTEM = (
     "Answer the question with a short answer using only the context. "
@@ -93,8 +93,9 @@ def sentences_prompt(analysis: QuestionAnalysis, evidence: list[Evidence], count
 
 
 def short(sentence: str, words: int = 5) -> bool:
-    """A caption, a credit or a headline fragment ("More from UK"): no context for the sentences around it."""
-    return len(sentence.split()) < words or bool(CAPTION.match(sentence))
+    """A caption, a credit or a headline fragment ("More from UK"): no context for the sentences around it.
+    Text that addresses the assistant is never shown either, as a neighbour no more than as evidence."""
+    return len(sentence.split()) < words or bool(CAPTION.match(sentence)) or bool(INJECTION.search(sentence))
 
 
 def windows_prompt(analysis: QuestionAnalysis, evidence: list[Evidence], spans_of: Callable[[str], list[Span]],

@@ -65,3 +65,8 @@ def test_a_question_asked_again_with_a_pronoun_keeps_its_person():
 def test_a_follow_up_of_a_follow_up_is_resolved_through_the_whole_conversation():
     history = [("Who shot Tomas Berg?", "Ines Varga [1]"), ("Who shot him?", "Ines Varga [1]")]
     assert standalone_question("How old is she?", history) == "How old is Ines Varga?"
+
+
+def test_a_question_that_says_what_its_pronoun_is_stands_alone():
+    assert stands_alone("Which ferry resumed its crossings on Monday after a storm?")
+    assert not stands_alone("When did it reopen?")

@@ -75,7 +75,7 @@ def test_examples_come_from_these_documents_and_each_is_answered(page):
     for question in offered:
         ask(page, question)
         answer = page.locator("#cq-chat .cq-answer").last
-        assert "cq-abstain" not in answer.get_attribute("class"), question
+        assert "cq-abstain" not in answer.get_attribute("class"), (question, answer.inner_text())
         assert answer.locator("a.cq-cite").count() >= 1, question
 
 
