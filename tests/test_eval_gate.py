@@ -22,14 +22,19 @@ from eval.runner import run_eval
 from eval.summary import summarize
 
 # Measured on the seeds set (103 questions: 81 answerable, 22 unanswerable).
+# Reset on 2026-12-02 with the answer judge of issue 18, not raised: the judge trades the extractive
+# generator's answers for abstentions. On the seeds it went from 50 to 41 of 81 answers containing the gold
+# one (0.617 -> 0.506) and from 1 to 6 of 22 unanswerable questions abstained on (0.045 -> 0.273); passed
+# 0.495 -> 0.456. The default generator, for which the judge was made, went from 70.4% to 80.2% containment
+# on the same set (README).
 ANSWER_FLOORS = {
-    "containment": 0.60,  # measured 0.617 (50/81)
-    "f1": 0.13,  # measured 0.138: whole-sentence answers score low on F1 by design
-    "pass_rate": 0.48,  # measured 0.495 (51/103)
+    "containment": 0.50,  # measured 0.506 (41/81)
+    "f1": 0.10,  # measured 0.107: whole-sentence answers score low on F1 by design
+    "pass_rate": 0.45,  # measured 0.456 (47/103)
     "citation_recall": 1.0,  # measured 1.0: an extractive answer is its cited sentence
     "citation_precision": 1.0,  # measured 1.0
     "grounding": 1.0,  # measured 1.0: every cited text equals its document span
-    "abstention_recall": 0.04,  # measured 0.045 (1/22): only a "what year?" answered without a year abstains
+    "abstention_recall": 0.27,  # measured 0.273 (6/22)
 }
 RETRIEVAL_FLOORS = {
     "dense": {"recall@5": 0.87, "recall@10": 0.93, "mrr": 0.63},  # measured 0.889, 0.938, 0.640
@@ -83,28 +88,37 @@ def test_no_seeds_question_raises_an_error(seeds_summary: dict):
 # same check adds 30 points of abstention recall (46% -> 76%) for 0.7 points of containment with qwen-1.5b,
 # and 60 points (12% -> 72%) for 0.6 with the extractive generator (README, ablation table).
 # The default floors were first set with qwen-0.5b; they now hold qwen-1.5b, the measured default.
+#
+# Reset again on 2026-12-02, with the answer judge of issue 18 in place of the checks, not raised. On this
+# slice: the extractive generator keeps 13/24 passed and reaches 8/8 unanswerable questions abstained on, for
+# one answer (containment 6/16 -> 5/16, F1 0.076 -> 0.067, false abstention 3/16 -> 4/16); qwen-1.5b keeps
+# 8/8 abstained on and every answer citing its own document (10/10), for two answers (containment 8/16 ->
+# 6/16, passed 15/24 -> 13/24, false abstention 4/16 -> 6/16): three of its six abstentions are yes/no and
+# choice answers no retrieved sentence states, which are now never shown. On the general set's 200 held-out
+# questions the same change took unanswerable questions abstained on from 76% to 94% and passed from 60.5% to
+# 65.0%, and on the seeds containment from 70.4% to 80.2% (README).
 SLICE = SetSpec(answerable=16, unanswerable=8, passages=200)
 HALUEVAL_FLOORS = {
     "extractive": {
-        "containment": 6 / 16,
-        "f1": 0.076,  # measured 0.0764: whole-sentence answers score low on F1 by design
+        "containment": 5 / 16,
+        "f1": 0.066,  # measured 0.0668: whole-sentence answers score low on F1 by design
         "pass_rate": 13 / 24,
-        "abstention_recall": 7 / 8,
-        "cites_source": 1.0,  # 13 of the 13 answers to answerable questions
+        "abstention_recall": 8 / 8,
+        "cites_source": 1.0,  # 12 of the 12 answers to answerable questions
         "citation_recall": 1.0,
         "grounding": 1.0,
     },
     "default": {
-        "containment": 8 / 16,
-        "f1": 0.615,  # measured 0.6156
-        "pass_rate": 15 / 24,
+        "containment": 6 / 16,
+        "f1": 0.494,  # measured 0.4946
+        "pass_rate": 13 / 24,
         "abstention_recall": 8 / 8,
-        "cites_source": 1.0,  # 12 of the 12 answers to answerable questions
-        "citation_recall": 11 / 12,
+        "cites_source": 1.0,  # 10 of the 10 answers to answerable questions
+        "citation_recall": 9 / 10,
         "grounding": 1.0,
     },
 }
-HALUEVAL_CEILINGS = {"extractive": {"false_abstention": 3 / 16}, "default": {"false_abstention": 4 / 16}}
+HALUEVAL_CEILINGS = {"extractive": {"false_abstention": 4 / 16}, "default": {"false_abstention": 6 / 16}}
 HALUEVAL_RETRIEVAL_FLOORS = {"hybrid": {"recall@5": 1.0}}  # measured 1.0 in every mode on the slice
 
 
