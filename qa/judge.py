@@ -41,12 +41,10 @@ EXTRACTIVE = "extractive"
 # What a reader is told when a signal is the main reason an answer is withheld.
 REASONS = {
     "coverage": "The passages found are about something else than this question.",
-    "names": "The passages found are about something else than this question.",
     "dense_top": "Nothing in the documents is clearly about this question.",
     "lexical_top": "Nothing in the documents is clearly about this question.",
     "dense_margin": "Nothing in the documents is clearly about this question.",
     "supported": "The passages found do not say “{answer}”.",
-    "support": "The passages found do not say “{answer}”.",
     "rewritten": "The passages found do not answer this follow-up with certainty.",
 }
 NOT_ANSWERED = "The documents found do not seem to answer this question."
@@ -219,7 +217,7 @@ class Judge:
         """The sentence a reader is told when `signal` pushed hardest against the answer."""
         if signal == "kind":
             return f"The passages found do not give the {analysis.kind.value} asked for."
-        if signal in ("supported", "support") and analysis.form is not Form.OPEN:
+        if signal == "supported" and analysis.form is not Form.OPEN:
             return "The passages found do not cover everything this question compares."
         return REASONS.get(signal, NOT_ANSWERED)
     @staticmethod
@@ -232,8 +230,7 @@ class Judge:
     @staticmethod
     def missing_side(verdict: Verdict, analysis: QuestionAnalysis) -> bool:
         """A comparison withheld because what it compares is not all in the passages found."""
-        return analysis.form is not Form.OPEN and Judge.main_reason(verdict) in ("supported", "support", "names",
-                                                                                 "coverage")
+        return analysis.form is not Form.OPEN and Judge.main_reason(verdict) in ("supported", "coverage")
 
     def repair_hint(self, verdict: Verdict, analysis: QuestionAnalysis, signals: dict[str, float],
                     generator: str) -> str | None:

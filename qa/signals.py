@@ -4,13 +4,15 @@
 - the verification prompt's share of "yes" (`verified`, set by the judge when it matters);
 - retrieval: the best dense score, the dense margin to the next passage, and the largest share of the
   question's terms one retrieved passage holds (BM25's own scores depend on the corpus's size);
-- what the cited documents hold of the question: its content terms (`coverage`) and its names (`names`);
-- whether the citations state the answer (`supported`, `support`), and whether the question is a choice.
+- what the cited documents hold of the question's content terms (`coverage`), and whether the question is a
+  choice between two things.
 
 Measured and dropped, each costing nothing on either held-out half when left out (README, the ablation):
 the draft's mean log-probability, the probability of a refusal, the best sentence's score, the answer's
-length, whether it is of the kind asked, whether the question is yes/no. Leaving the six out raised the
-judge's AUROC on the general check half from 0.784 to 0.813. `kind` is still measured: `repair` reads it.
+length, whether it is of the kind asked, whether the question is yes/no (AUROC on the general check half
+0.784 -> 0.813 without the six); then the share of the question's names the cited documents hold and the
+share of the answer its citations state. `supported` is measured for the judge's rule (an answer nothing
+states is never shown) and `kind` for `repair`.
 """
 
 from __future__ import annotations
@@ -28,12 +30,11 @@ def names_held(names: tuple[str, ...], held: set[str]) -> float:
     return sum(coverage(w, held) == 1.0 for w in wanted) / len(wanted)
 
 
-JUDGED = ("first_token", "verified", "dense_top", "dense_margin", "lexical_top", "coverage", "names", "supported",
-          "support", "choice")
+JUDGED = ("first_token", "verified", "dense_top", "dense_margin", "lexical_top", "coverage", "choice")
 
 
 def measure(work: Work) -> dict[str, float]:
-    """The signals of `JUDGED` (but `verified`) and `kind`."""
+    """The signals of `JUDGED` (but `verified`), and `supported` and `kind` for the rules that read them."""
     claim, analysis = work.claim, work.analysis
     signals: dict[str, float] = {}
     if work.confidence.first is not None:
@@ -50,9 +51,7 @@ def measure(work: Work) -> dict[str, float]:
     sources = {c.source for c in citations}
     held = terms(" ".join([c.text for c in citations] + [p.text for p in work.passages if p.source in sources]))
     signals["coverage"] = coverage(wanted, held) if wanted and sources else 0.0
-    signals["names"] = names_held(analysis.names, held) if sources else 0.0
     signals["supported"] = float(bool(claim and claim.supported))
-    signals["support"] = float(claim.support) if claim is not None else 0.0
     signals["choice"] = float(analysis.form is Form.CHOICE)
     signals["kind"] = float(holds_kind(text, analysis))
     return signals
