@@ -26,15 +26,19 @@ from eval.summary import summarize
 # generator's answers for abstentions. On the seeds it went from 50 to 41 of 81 answers containing the gold
 # one (0.617 -> 0.506) and from 1 to 6 of 22 unanswerable questions abstained on (0.045 -> 0.273); passed
 # 0.495 -> 0.456. The default generator, for which the judge was made, went from 70.4% to 80.2% containment
-# on the same set (README).
+# on the same set (README). The 7-signal judge (two signals that paid nothing on either held-out half
+# removed) then traded once more: one answer fewer (41 -> 40 of 81) for one unanswerable question more
+# abstained on (6 -> 7 of 22), passed unchanged at 47; the default generator rose to 82.7% containment and
+# 6.2% answerable abstained. The containment floor moved down by that one question and the abstention
+# floor up by one.
 ANSWER_FLOORS = {
-    "containment": 0.50,  # measured 0.506 (41/81)
-    "f1": 0.10,  # measured 0.107: whole-sentence answers score low on F1 by design
+    "containment": 0.49,  # measured 0.494 (40/81)
+    "f1": 0.10,  # measured 0.105: whole-sentence answers score low on F1 by design
     "pass_rate": 0.45,  # measured 0.456 (47/103)
     "citation_recall": 1.0,  # measured 1.0: an extractive answer is its cited sentence
     "citation_precision": 1.0,  # measured 1.0
     "grounding": 1.0,  # measured 1.0: every cited text equals its document span
-    "abstention_recall": 0.27,  # measured 0.273 (6/22)
+    "abstention_recall": 0.31,  # measured 0.318 (7/22)
 }
 RETRIEVAL_FLOORS = {
     "dense": {"recall@5": 0.87, "recall@10": 0.93, "mrr": 0.63},  # measured 0.889, 0.938, 0.640
