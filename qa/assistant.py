@@ -34,7 +34,6 @@ from qa.steps import (
     JudgeStep,
     Repair,
     Retrieve,
-    RoleHolder,
     Select,
     Step,
     Understand,
@@ -153,8 +152,8 @@ class Assistant:
         c, lock = self.config, self._generate_lock
         verify = Verify(generator, lock)
         drafting: list[Step] = [Generate(generator, lock), DecideYesNo(c.yes_threshold), Cite(c.min_support),
-                                Complete(), RoleHolder(),
-                                JudgeStep(self.judge, generator, verify if "verify" in c.steps else None)]
+                                Complete(),
+                                JudgeStep(self.judge, generator, verify, "verify" in c.steps)]
         drafting = [s for s in drafting if s.name in c.steps or s.name in ALWAYS]
         prompt = BuildPrompt(generator, self.selector, c.context, c.evidence_tokens, c.max_evidence)
         steps = [Understand(), Retrieve(self.index, top_k or c.top_k, c.conflict_depth, c.retrieval_mode),

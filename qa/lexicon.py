@@ -66,7 +66,7 @@ AUXILIARIES = frozenset("is are was were do does did can could has have had will
                         "must".split())
 KIND_RULES: list[tuple[re.Pattern[str], str]] = [
     # "Who is Martyn Blake?": the question holds the name and asks what the person is. Capitalised words only,
-    # with no "the": "Who is the Home Secretary?" asks for a name (qa.roles).
+    # with no "the": "Who is the Home Secretary?" asks for a name.
     (re.compile(r"^\s*(?i:who)\s+(?i:is|was|are|were)\s+[A-Z][\w’'\-.]*(?:\s+[A-Z][\w’'\-.]*)*\s*\??\s*$"),
      "description"),
     (re.compile(r"\b(how (many|much|old|long|far|fast|tall|high|big|large|deep|heavy)|"
@@ -98,9 +98,6 @@ TITLES = frozenset("""mayor president captain chief minister secretary judge pro
     governor senator detective inspector officer commissioner general colonel major lieutenant admiral bishop
     reverend rev father sister brother lord lady dame sir dr mr mrs ms miss""".split())
 PERSON_NAME = r"[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+){0,2}"
-
-ROLE_QUESTION = re.compile(r"^\s*who\s+(?:is|was|are|were)\s+(?:the\s+)?(?:current\s+|new\s+|former\s+)?"
-                           r"(?P<title>[\w’'\- ]+?)\s*\??\s*$", re.I)  # "Who is the Home Secretary?" (qa.roles)
 
 # -- answers --------------------------------------------------------------------------------------------------
 REFUSAL = re.compile(

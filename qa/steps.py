@@ -1,12 +1,12 @@
 """The steps of one answer, in the order `Assistant` runs them over one working set (`qa.work.Work`).
 
-understand → retrieve → select → prompt → generate → yes_no → cite → complete → role_holder → judge
+understand → retrieve → select → prompt → generate → yes_no → cite → complete → judge
 (verify, when it matters) → repair → conflict
 
 Each step is a small class: plain constructor parameters, a `name`, and `run(work)`, which reads what the
 steps before it left in the work and adds its own part; it returns the text it streams to the reader (only
 `generate` streams). A step that finds the answer cannot be given records a rejection, and the steps after
-it do not run. The rewriting steps (`yes_no`, `complete`, `role_holder`) can be switched off
+it do not run. The rewriting steps (`yes_no`, `complete`) can be switched off
 by name in `Config.steps`, so that `citeqa eval` measures what each one does.
 """
 
@@ -32,7 +32,6 @@ from qa.lexicon import REFUSAL_TOKENS, YES_NO
 from qa.matching import coverage, terms
 from qa.prompt import disagreement_messages, sentences_prompt, windows_prompt
 from qa.quoting import quote_claim
-from qa.roles import asked_role, holder
 from qa.signals import measure, names_held
 from qa.speakers import with_speakers
 from qa.work import Work
@@ -205,24 +204,6 @@ class Complete:
         return NOTHING
 
 
-class RoleHolder:
-    """"Who is the Home Secretary?" answered with a description, or with a name the passages do not support:
-    the name the text puts with the title."""
-
-    name = "role_holder"
-
-    def run(self, work: Work) -> Iterable[str]:
-        claim, analysis = work.claim, work.analysis
-        title = asked_role(analysis)
-        if title is None or YES_NO.match(claim.text) or (claim.supported and holds_kind(claim.text, analysis)):
-            return NOTHING
-        found = holder(title, work.sentences)
-        if found is not None:
-            name, sentence = found
-            work.claim = CitedClaim(name, (Citation.of(sentence, 0),), True, 1.0)
-        return NOTHING
-
-
 class Verify:
     """The same model asked whether the cited sentences state the answer: its share of "yes" is a signal.
 
@@ -256,19 +237,26 @@ class Verify:
 
 
 class JudgeStep:
-    """One calibrated judge over every signal decides whether the answer is shown (`qa.judge`). It asks for the
-    verification (`verify`) only when that can change its decision; a run that trains the judge asks always."""
+    """One calibrated judge over every signal decides whether the answer is shown (`qa.judge`).
+
+    The verification prompt (`verify`) is asked for every follow-up, whose premise a rewrite supplied, and
+    for every answer of a run that trains the judge. `verify_when_it_matters` asks it too whenever it could
+    change the decision: off by default, because on the held-out general half it cost a question each way
+    and 0.58 model calls an answer, for a question or two on the seeds (README)."""
 
     name = "judge"
 
-    def __init__(self, judge: Judge, generator: Generator, verify: Verify | None = None) -> None:
+    def __init__(self, judge: Judge, generator: Generator, verify: Verify | None = None,
+                 verify_when_it_matters: bool = False) -> None:
         self.judge, self.generator, self.verify = judge, generator, verify
+        self.verify_when_it_matters = verify_when_it_matters
 
     def run(self, work: Work) -> Iterable[str]:
         work.signals = measure(work)  # afresh: a second draft is weighed on its own
-        follow_up = work.asked != work.question  # its premise came from the conversation: always verified
-        if self.verify is not None and (self.judge.record_only or follow_up or not self.judge.settled_without(
-                work.signals, "verified", self.generator.name)):
+        follow_up = work.asked != work.question
+        if self.verify is not None and (self.judge.record_only or follow_up or (
+                self.verify_when_it_matters
+                and not self.judge.settled_without(work.signals, "verified", self.generator.name))):
             list(self.verify.run(work))
         answer = work.claim.text if work.claim is not None else work.answer
         decision = self.judge.decide(answer, work.signals, work.analysis, self.generator.name)

@@ -20,7 +20,6 @@ from qa.steps import (
     JudgeStep,
     Repair,
     Retrieve,
-    RoleHolder,
     Select,
     Understand,
     Verify,
@@ -111,19 +110,38 @@ def test_complete_quotes_the_whole_name_from_the_cited_sentence():
     assert work.claim.text == "Chenango Canal"
 
 
-def test_a_role_answered_with_a_description_gets_the_holder_the_text_names():
-    sentences = [evidence("Home Secretary Ines Varga said the review would start.")]
-    work = drafted("Who is the Home Secretary?", "the minister", sentences)
-    work.claim = CitedClaim("the minister", (), False)
-    list(RoleHolder().run(work))
-    assert work.claim.text == "Ines Varga" and work.claim.supported
-
-
 def test_verify_records_the_share_of_yes_and_counts_the_call():
     work = drafted("Who won?", "Ines Varga", [evidence("Ines Varga won the race.")])
     list(Cite().run(work))
     list(Verify(ScriptedGenerator("x", yes=0.7), threading.Lock()).run(work))
     assert work.signals["verified"] == pytest.approx(0.7) and work.calls == 1
+
+
+# A judge whose decision hangs on the verification alone: it can never settle without it.
+VERIFIED_JUDGE = Judge(weights={LANGUAGE_MODEL: Heads(Weights(("verified",), (0.5,), (0.25,), (4.0,), 0.0, 0.5),
+                                                      Weights(("verified",), (0.5,), (0.25,), (0.0,), 9.0, 0.0))})
+
+
+def judged(question: str, asked: str, verify_when_it_matters: bool) -> Work:
+    generator = ScriptedGenerator("x", yes=0.9)
+    work = drafted(asked, "Ines Varga", [evidence("Ines Varga won the race.")])
+    work.question = question
+    list(Cite().run(work))
+    list(JudgeStep(VERIFIED_JUDGE, generator, Verify(generator, threading.Lock()), verify_when_it_matters).run(work))
+    return work
+
+
+def test_the_judge_does_not_ask_the_verification_by_default():
+    assert judged("Who won?", "Who won?", verify_when_it_matters=False).calls == 0
+
+
+def test_the_judge_asks_the_verification_when_it_could_change_the_decision_if_told_to():
+    work = judged("Who won?", "Who won?", verify_when_it_matters=True)
+    assert work.calls == 1 and work.signals["verified"] == pytest.approx(0.9)
+
+
+def test_a_follow_up_is_always_verified():
+    assert judged("Who won it?", "Who won the race?", verify_when_it_matters=False).calls == 1
 
 
 def test_the_signals_say_what_the_cited_documents_hold_of_the_question():
