@@ -101,6 +101,10 @@ def test_no_seeds_question_raises_an_error(seeds_summary: dict):
 # choice answers no retrieved sentence states, which are now never shown. On the general set's 200 held-out
 # questions the same change took unanswerable questions abstained on from 76% to 94% and passed from 60.5% to
 # 65.0%, and on the seeds containment from 70.4% to 80.2% (README).
+#
+# Raised on 2026-12-02 for qwen-1.5b when the verification prompt stopped being asked for first questions (it
+# is asked for follow-ups only): containment 6/16 -> 8/16, F1 0.495 -> 0.588, passed 13/24 -> 15/24, false
+# abstention 6/16 -> 4/16, abstention recall kept at 8/8. The extractive generator is unchanged.
 SLICE = SetSpec(answerable=16, unanswerable=8, passages=200)
 HALUEVAL_FLOORS = {
     "extractive": {
@@ -113,16 +117,16 @@ HALUEVAL_FLOORS = {
         "grounding": 1.0,
     },
     "default": {
-        "containment": 6 / 16,
-        "f1": 0.494,  # measured 0.4946
-        "pass_rate": 13 / 24,
+        "containment": 8 / 16,
+        "f1": 0.588,  # measured 0.5884
+        "pass_rate": 15 / 24,
         "abstention_recall": 8 / 8,
-        "cites_source": 1.0,  # 10 of the 10 answers to answerable questions
-        "citation_recall": 9 / 10,
+        "cites_source": 1.0,  # 12 of the 12 answers to answerable questions
+        "citation_recall": 11 / 12,
         "grounding": 1.0,
     },
 }
-HALUEVAL_CEILINGS = {"extractive": {"false_abstention": 4 / 16}, "default": {"false_abstention": 6 / 16}}
+HALUEVAL_CEILINGS = {"extractive": {"false_abstention": 4 / 16}, "default": {"false_abstention": 4 / 16}}
 HALUEVAL_RETRIEVAL_FLOORS = {"hybrid": {"recall@5": 1.0}}  # measured 1.0 in every mode on the slice
 
 
