@@ -1,7 +1,8 @@
 """What the answer judge weighs: measured signals of one draft, each a number, none a verdict on its own.
 
 - the generator's confidence: the probability of the first token it wrote;
-- the verification prompt's share of "yes" (`verified`, set by the judge when it matters);
+- the verification prompt's share of "yes" (`verified`, set by the judge for follow-ups and, with the
+  `verify` step, whenever it could change the decision; where it is not asked it sits at its training mean);
 - retrieval: the best dense score, the dense margin to the next passage, and the largest share of the
   question's terms one retrieved passage holds (BM25's own scores depend on the corpus's size);
 - what the cited documents hold of the question's content terms (`coverage`), and whether the question is a
