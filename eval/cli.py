@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--config", action="append", dest="settings", metavar="KEY=VALUE",
                         help="an answering setting (qa.config.Config), e.g. --config engine=torch --config "
-                             "checks=answered,grounded --config check_settings.about_the_question.min_coverage=0.3")
+                             "index.top_k=8 --config steps=yes_no,complete,verify,repair,conflict (steps= for none)")
     parser.add_argument("--strict", action="store_true",
                         help="exit with status 1 when a question regressed or a score dropped since the previous run")
     from eval.halueval import SetSpec
@@ -88,8 +88,8 @@ def set_spec(args: argparse.Namespace):
 
 
 def parse_settings(items: list[str]) -> dict:
-    """`KEY=VALUE` pairs as a Config dict: `engine=torch`, `index.top_k=8`, `checks=answered,grounded`,
-    `check_settings.about_the_question.min_coverage=0.3`. Values are read as JSON where they parse."""
+    """`KEY=VALUE` pairs as a Config dict: `engine=torch`, `index.top_k=8`, `steps=yes_no,complete` (a list,
+    `steps=` for none). Values are read as JSON where they parse."""
     import json
 
     settings: dict = {}
@@ -97,12 +97,13 @@ def parse_settings(items: list[str]) -> dict:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise ValueError(f"--config takes KEY=VALUE, not {item!r}")
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = raw.split(",") if key == "checks" else raw
-        if key == "checks" and isinstance(value, str):
-            value = [value] if value else []
+        if key == "steps":
+            value = [s.strip() for s in raw.split(",") if s.strip()]
+        else:
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                value = raw
         *path, last = key.split(".")
         node = settings
         for part in path:

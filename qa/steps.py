@@ -1,13 +1,13 @@
 """The steps of one answer, in the order `Assistant` runs them over one working set (`qa.work.Work`).
 
-understand → retrieve → select → prompt → generate → yes_no → cite → complete → judge
-(verify, when it matters) → repair → conflict
+understand → retrieve → select → prompt → generate → yes_no → cite → complete → judge (the verification
+for a follow-up, or with `verify` whenever it could change the decision) → repair → conflict
 
 Each step is a small class: plain constructor parameters, a `name`, and `run(work)`, which reads what the
 steps before it left in the work and adds its own part; it returns the text it streams to the reader (only
 `generate` streams). A step that finds the answer cannot be given records a rejection, and the steps after
-it do not run. The rewriting steps (`yes_no`, `complete`) can be switched off
-by name in `Config.steps`, so that `citeqa eval` measures what each one does.
+it do not run. The optional steps (`yes_no`, `complete`, `verify`, `repair`, `conflict`) are switched on
+and off by name in `Config.steps`, so that `citeqa eval` measures what each one does.
 """
 
 from __future__ import annotations
