@@ -277,3 +277,22 @@ def test_incremental_text_holds_half_a_character_back():
     data = "é".encode()
     text = IncrementalText(lambda ids: bytes(ids).decode("utf-8", errors="replace"))
     assert [text.add(data[0]), text.add(data[1])] == ["", "é"]
+
+
+@pytest.mark.parametrize(("kind", "expected"), [("intel-amx", "int8"), ("intel", "int8"), ("amd", "int8"),
+                                              ("float32 only", "float32")])
+def test_an_engine_built_directly_runs_in_the_type_its_cpu_prefers(qwen_on_ct2, kind, expected):
+    from index.compute import CPU
+    from tests.support import cpu_kinds
+
+    cpus = {**cpu_kinds(), "float32 only": CPU("Some CPU", frozenset(), frozenset({"float32"}))}
+    engine = CT2Causal(qwen_on_ct2.model.folder, model=object(), cpu=cpus[kind])
+    assert engine.label == f"ctranslate2 {expected}"
+
+
+def test_an_engine_built_directly_refuses_a_type_its_cpu_lacks(qwen_on_ct2):
+    from index.compute import ComputeTypeError
+    from tests.support import cpu_kinds
+
+    with pytest.raises(ComputeTypeError, match="AMD EPYC"):
+        CT2Causal(qwen_on_ct2.model.folder, compute_type="int16", model=object(), cpu=cpu_kinds()["amd"])

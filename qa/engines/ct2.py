@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.compute import load_failure
+from index.compute import CPU, choose, load_failure
 from qa.engines import EngineError, IncrementalText, Message, Piece, plain_prompt
 from qa.tokenizer import TextTokenizer
 
@@ -44,8 +44,9 @@ class CT2Causal:
     `model`, when given, is the `ctranslate2.Generator` to run instead of loading the folder's weights again:
     one already loaded, or one a test wraps to watch the decoding steps."""
 
-    def __init__(self, folder: Path, max_new_tokens: int = 48, compute_type: str = "int8",
-                 threads: int | None = None, model=None) -> None:
+    def __init__(self, folder: Path, max_new_tokens: int = 48, compute_type: str = "auto",
+                 threads: int | None = None, model=None, cpu: CPU | None = None) -> None:
+        compute_type = choose("generator", compute_type, cpu)  # "auto": the CPU's best; a named type it lacks is refused
         self.folder = Path(folder)
         self.max_new_tokens = max_new_tokens
         self.label = f"ctranslate2 {compute_type}"
@@ -162,10 +163,11 @@ def _pieces(steps: Iterator[Step], text: IncrementalText, end_ids: set[int]) -> 
 class CT2Seq2Seq:
     """An encoder-decoder model (flan-t5): the flattened prompt is the source, the answer the target."""
 
-    def __init__(self, folder: Path, max_new_tokens: int = 48, compute_type: str = "int8",
-                 threads: int | None = None, max_input_tokens: int = 512) -> None:
+    def __init__(self, folder: Path, max_new_tokens: int = 48, compute_type: str = "auto",
+                 threads: int | None = None, max_input_tokens: int = 512, cpu: CPU | None = None) -> None:
         import ctranslate2
 
+        compute_type = choose("generator", compute_type, cpu)
         self.folder = Path(folder)
         self.max_new_tokens = max_new_tokens
         self.label = f"ctranslate2 {compute_type}"

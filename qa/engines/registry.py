@@ -66,7 +66,7 @@ class CTranslate2:
         chosen = choose("generator", self.compute_type, cpu)  # before a conversion: a refusal costs nothing
         folder = converted_folder(source, cache, self.dtype)
         engine = CT2Seq2Seq if source.kind == "seq2seq" else CT2Causal
-        return engine(folder, self.max_new_tokens, chosen, self.threads)
+        return engine(folder, self.max_new_tokens, chosen, self.threads, cpu=cpu)
 
 
 @dataclass(frozen=True, slots=True)
