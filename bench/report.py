@@ -122,9 +122,10 @@ def _compute(results: dict) -> list[str]:
         return []
     rows = [[r["set"], r["documents"], r["queries"], r["questions"], _num(r["recall@5 hybrid"], 3),
              _num(r["recall@5 dense"], 3)] for r in data["rows"]]
-    return ["## Indexes across CPUs (compute types)", "",
-            f"On {data['cpu']}: documents embedded in one CTranslate2 compute type, questions in another, as when "
-            "an index built on one CPU is searched on another. Recall@5 of the question's own document.", "",
+    return ["## Indexes across CPUs and engines", "",
+            f"On {data['cpu']}: documents embedded one way (an engine and its compute type), questions another, as "
+            "when an index built on one CPU or engine is searched on another. Recall@5 of the question's own "
+            "document.", "",
             *table(["set", "documents in", "questions in", "questions", "recall@5 hybrid", "recall@5 dense"], rows)]
 
 

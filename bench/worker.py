@@ -101,7 +101,9 @@ def cmd_start(args: argparse.Namespace) -> dict:
     answer = assistant.ask(args.question)
     lap("first_answer")
     bench_modules = sorted(m for m in sys.modules if m.startswith("bench.") and m != "bench.worker")
-    return {"engine": generator.engine, "answer": answer.text, "stages": stages,
+    embedder = assistant.index.embedder
+    return {"engine": generator.engine, "embedding": f"{embedder.engine} {embedder.query_dtype}",
+            "answer": answer.text, "stages": stages,
             "in_process": time.perf_counter() - STARTED, "since_process_start": seconds_since_process_start(),
             "imported": sorted(m for m in NOT_FOR_ANSWERING if m in sys.modules) + bench_modules}
 

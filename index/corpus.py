@@ -17,7 +17,6 @@ from index.backend import (SCHEMA_VERSION, DocumentInfo, IndexError_, IndexMisma
                            StoreSnapshot, StoreWriter)
 from index.config import IndexConfig
 from index.documents import Chunk, Document, IndexReport, Passage
-from index.encoders import engine_of
 from index.fusion import reciprocal_rank_fusion
 from index.loaders import Skipped, load_documents
 from index.runtime import query_threads
@@ -53,24 +52,14 @@ class Index:
 
     @property
     def embedder(self):
-        """The embedding model, loaded on first use, on the engine the index was built with."""
+        """The embedding model, loaded on first use, on the engine `embedding_backend` chooses: whichever engine
+        wrote the index, the same model's vectors search it (`index.encoders`)."""
         if self._embedder is None:
             from index.embedding import Embedder
 
-            backend = self.config.embedding_backend
-            if backend == "auto":
-                backend = self._built_with() or backend
             self._embedder = Embedder(self.config.embedding_model, batch_size=self.config.batch_size,
-                                      backend=backend, dtype=self.config.embedding_dtype)
+                                      backend=self.config.embedding_backend, dtype=self.config.embedding_dtype)
         return self._embedder
-
-    def _built_with(self) -> str | None:
-        """The embedding backend the live generation was built with; None for a new or unreadable index (a
-        rebuild then chooses afresh)."""
-        try:
-            return self.snapshot().manifest.get("embedding_backend", "transformers") if self.exists else None
-        except IndexError_:
-            return None
 
     @property
     def loaded_embedder(self):
@@ -96,15 +85,6 @@ class Index:
             raise IndexMismatchError(
                 f"the index at {self.root} has schema version {manifest.get('schema_version')}, this citeqa "
                 f"reads version {SCHEMA_VERSION}: run `citeqa index --rebuild PATH... --index {self.root}`"
-            )
-        built_with = engine_of(manifest.get("embedding_backend", "transformers"))
-        wanted = self._embedder.engine if self._embedder is not None else (
-            engine_of(self.config.embedding_backend) if self.config.embedding_backend != "auto" else built_with)
-        if wanted != built_with:
-            raise IndexMismatchError(
-                f"the index at {self.root} was built with the {built_with} embedding engine, you asked for "
-                f"{wanted}: vectors of two engines never mix in one index. Run `citeqa index --rebuild PATH... "
-                f"--index {self.root}`, or use embedding backend auto"
             )
         if manifest.get("embedding_model") != self.config.embedding_model:
             raise IndexMismatchError(

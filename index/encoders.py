@@ -5,17 +5,18 @@
   import, so a question is embedded without paying torch's start-up. Its compute types come from what this
   CPU offers (`index.compute`).
 - `transformers`: the same layout on `transformers.AutoModel` (torch), the vectors of sentence-transformers
-  to 1e-5, with bfloat16 autocast for bulk encoding on CPUs with AMX.
+  to 1e-5, with bfloat16 autocast for bulk encoding where a user asks for it.
 - `sentence-transformers`: any other layout, or a hub id.
 
-Which is fastest depends on the CPU, measured on 800-character chunks (issues 10 and 17, bench/LEVERS.md): on
-a Xeon with AMX, torch bfloat16 ran at 109 chunks/s; on a Xeon with avx512_bf16 but no AMX, bfloat16 was
-emulated and slower than float32 (31 against 46 chunks/s). `auto` therefore picks torch with bfloat16 where
-the CPU has AMX and CTranslate2 elsewhere, never a flag that only says "supported".
+`auto` runs every mean-pooled folder on CTranslate2, on every CPU: its parallel bulk layout caught up with
+torch where torch was fastest (a Xeon with AMX, 2 cores, 1,085 news chunks: CTranslate2 int8 125, int16 81,
+float32 66 chunks/s against torch bfloat16 90), and answering then never imports torch (bench/LEVERS.md).
 
-An index records the engine it was built with, and is always searched and extended with that engine
-(`index.corpus`): vectors of two engines never mix in one index. Compute types of one engine do mix: the
-vectors agree to a cosine of 0.99 or better, so an index moves between CPUs that offer different types.
+The engines compute the same function of the same weights, so an index moves between them: documents
+embedded on torch (bfloat16 or float32) and questions on CTranslate2, or the other way round, found the same
+passages as one engine alone (`citeqa bench --only compute`). An index records the engine it was built
+with; it opens, is searched and is extended with whichever engine runs here. Only another model is refused
+(`index.corpus`).
 """
 
 from __future__ import annotations
@@ -280,8 +281,9 @@ class SentenceTransformersEncoder:
         return _normalise(vectors.float().numpy())
 
 
-def choose_backend(name_or_folder: str, backend: str = "auto", cpu: CPU | None = None) -> str:
-    """The backend `auto` stands for on this CPU and model (see the module's docstring for the measurements)."""
+def choose_backend(name_or_folder: str, backend: str = "auto") -> str:
+    """The backend `auto` stands for with this model: CTranslate2 for a mean-pooled folder on every CPU (see the
+    module's docstring for the measurements), sentence-transformers for any other layout or a hub id."""
     check_choices(backend, "auto")
     folder = Path(name_or_folder)
     native = folder.is_dir() and mean_pooled_layout(folder)
@@ -290,15 +292,13 @@ def choose_backend(name_or_folder: str, backend: str = "auto", cpu: CPU | None =
                                   "use embedding backend 'sentence-transformers' (or 'auto')")
     if backend != "auto":
         return backend
-    if not native:
-        return "sentence-transformers"
-    return "transformers" if (cpu or compute.this_cpu()).has_amx else "ctranslate2"
+    return "ctranslate2" if native else "sentence-transformers"
 
 
 def load_encoder(name_or_folder: str, backend: str = "auto", cache: Path | None = None,
                  cpu: CPU | None = None) -> Encoder:
-    """The model on the backend asked for, or on the fastest one for this CPU (`auto`)."""
-    backend = choose_backend(name_or_folder, backend, cpu)
+    """The model on the backend asked for, or on the one `auto` stands for."""
+    backend = choose_backend(name_or_folder, backend)
     go_offline()
     with MODEL_LOADING:
         if backend == "ctranslate2":

@@ -227,47 +227,6 @@ FERRY_AND_GARDEN = {
 }
 
 
-# -- the kinds of CPU citeqa runs on, as CTranslate2 sees them (index.compute) --------------------------------
-def cpu_kinds():
-    """The three kinds of CPU seen so far: (name, CPU)."""
-    from index.compute import CPU
-
-    xeon = {"avx2", "avx512f", "avx512_vnni", "avx512_bf16"}
-    return {
-        "intel-amx": CPU("Intel Xeon Platinum 8480+", frozenset(xeon | {"amx_bf16", "amx_int8", "amx_tile"}),
-                         frozenset({"int8", "int8_float32", "int16", "float32", "int8_bfloat16", "bfloat16"})),
-        "intel": CPU("Intel Xeon Platinum 8375C", frozenset(xeon), frozenset({"int8", "int8_float32", "int16", "float32"})),
-        "amd": CPU("AMD EPYC", frozenset(xeon | {"avx_vnni"}), frozenset({"int8", "int8_float32", "float32"})),
-    }
-
-
-AMD_TYPES = frozenset({"int8", "int8_float32", "float32"})
-
-
-@contextlib.contextmanager
-def ctranslate2_offering(monkeypatch, types: frozenset[str]) -> Iterator[None]:
-    """CTranslate2 as on a CPU that offers only `types`: it reports them, and its model classes refuse any other
-    type with the ValueError CTranslate2 raises on such a CPU. Only restricts: a type this CPU lacks stays lacking."""
-    import ctranslate2
-
-    real = {name: getattr(ctranslate2, name) for name in ("Encoder", "Generator", "Translator")}
-    offered = frozenset(ctranslate2.get_supported_compute_types("cpu")) & types
-
-    def restricted(cls):
-        def load(*args, compute_type="default", **kwargs):
-            if compute_type not in offered | {"default", "auto"}:
-                raise ValueError(f"Requested {compute_type} compute type, but the target device or backend do not "
-                                 f"support efficient {compute_type} computation.")
-            return cls(*args, compute_type=compute_type, **kwargs)
-        return load
-
-    with monkeypatch.context() as patch:
-        patch.setattr(ctranslate2, "get_supported_compute_types", lambda device="cpu", device_index=0: set(offered))
-        for name, cls in real.items():
-            patch.setattr(ctranslate2, name, restricted(cls))
-        yield
-
-
 # -- generators that write what a test says ------------------------------------------------------------------
 class ScriptedGenerator:
     """Writes the same draft to every prompt, or the draft of the first hint the prompt holds (`after_hint`), and

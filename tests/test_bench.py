@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -17,7 +19,10 @@ from bench import cli, corpus as bench_corpus, engines, report, run as bench_run
 from bench.naive import NaiveRAG
 from bench.targets import targets
 from bench.timing import percentiles
-from tests.support import write_corpus
+from bench.timing import child_env
+from index.config import IndexConfig
+from index.corpus import Index
+from tests.support import REPO, write_corpus
 
 ARTICLES = {
     "harbour.txt": "Harbour bridge reopens\nThe Harbour Bridge in Eastport reopened on 3 March 2021 after repairs "
@@ -133,8 +138,21 @@ def test_tiny_run_measures_every_stage_it_was_asked_for(tiny_run):
     assert results["rss"]["extractive"]["questions"] == 3 and results["rss"]["extractive"]["peak_rss_mb"] > 0
 
 
-def test_the_start_of_citeqa_ask_imports_only_what_answering_needs(tiny_run):
-    assert tiny_run["results"]["start"]["extractive"]["breakdown"]["imported"] == []
+@pytest.mark.parametrize(("kind", "queries"), [("intel-amx", "int16"), ("intel", "int16"), ("amd", "float32")])
+def test_the_start_of_citeqa_ask_imports_only_what_answering_needs_on_every_kind_of_cpu(tmp_path_factory, kind,
+                                                                                        queries):
+    """The worker's `start` (what `citeqa ask` does up to its first answer) in a fresh process that runs as on
+    `kind` (tests.cpus): no torch, transformers, scipy or other module answering does not need."""
+    folder = write_corpus(tmp_path_factory.mktemp("start") / "corpus", ARTICLES)
+    index = folder.parent / "index"
+    Index(IndexConfig(path=index)).add([folder])
+    done = subprocess.run([sys.executable, "-m", "tests.cpus", kind, "bench.worker", "start", "--index", str(index),
+                           "--generator", "extractive", "--question", "When did the Harbour Bridge reopen?"],
+                          capture_output=True, text=True, env=child_env(), cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["embedding"] == f"ctranslate2 {queries}"  # it ran as on that kind
+    assert report["imported"] == [] and "3 March 2021" in report["answer"]
 
 
 def test_stages_left_out_say_why(tiny_run):

@@ -7,8 +7,8 @@ from index.compute import CPU, ComputeTypeError, choose, load_failure
 from index.config import IndexConfig
 from index.corpus import Index
 from index.embedding import Embedder, resolve_model_path
-from index.encoders import EmbeddingEngineError, choose_backend, resolve_dtype
-from tests.support import AMD_TYPES, cpu_kinds, ctranslate2_offering
+from index.encoders import EmbeddingEngineError
+from tests.cpus import AMD_TYPES, cpu_kinds, ctranslate2_offering
 
 KINDS = cpu_kinds()
 MINILM = resolve_model_path("all-MiniLM-L6-v2")
@@ -42,12 +42,10 @@ def test_a_type_set_by_hand_that_the_cpu_has_is_used():
     assert choose("generator", "int8_float32", KINDS["amd"]) == "int8_float32"
 
 
-@pytest.mark.parametrize(("cpu", "backend", "documents"), [
-    ("intel-amx", "transformers", "bfloat16"), ("intel", "ctranslate2", "int16"), ("amd", "ctranslate2", "float32")])
-def test_the_embedding_engine_follows_the_cpu(cpu, backend, documents):
-    chosen = choose_backend(MINILM, "auto", KINDS[cpu])
-    engine = "torch" if chosen == "transformers" else chosen
-    assert (chosen, resolve_dtype("auto", engine, KINDS[cpu])) == (backend, documents)
+@pytest.mark.parametrize(("cpu", "dtype"), [("intel-amx", "int16"), ("intel", "int16"), ("amd", "float32")])
+def test_every_kind_of_cpu_embeds_documents_and_questions_on_ctranslate2(cpu, dtype):
+    embedder = Embedder(cpu=KINDS[cpu])
+    assert (embedder.backend, embedder.dtype, embedder.query_dtype) == ("ctranslate2", dtype, dtype)
 
 
 def test_a_load_failure_names_engine_type_and_cpu():

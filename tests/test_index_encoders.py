@@ -10,7 +10,7 @@ from index.config import IndexConfig
 from index.embedding import Embedder, resolve_model_path
 from index.compute import this_cpu
 from index.encoders import EmbeddingModelError, mean_pooled_layout
-from tests.support import cpu_kinds
+from tests.cpus import cpu_kinds
 
 TEXTS = ["The Harbour Bridge in Eastport reopened on 3 March 2021.",
          "Fire chief Ruth Okoro said no one was hurt.",
@@ -32,10 +32,6 @@ def write_layout(folder: Path, kinds: list[str], pooling: dict) -> Path:
 @pytest.fixture(scope="module")
 def sentence_transformers_fp32():
     return Embedder(backend="sentence-transformers", dtype="float32")
-
-
-def test_default_runs_minilm_on_ctranslate2_unless_the_cpu_has_amx(embedder):
-    assert embedder.backend == ("transformers" if this_cpu().has_amx else "ctranslate2")
 
 
 def test_ctranslate2_vectors_stay_within_cosine_0995_of_sentence_transformers(sentence_transformers_fp32):
@@ -64,20 +60,18 @@ def test_ctranslate2_embedder_never_imports_torch():
     assert out.stdout.strip() == "False"
 
 
-def test_bfloat16_without_amx_is_not_chosen():
+def test_torch_asked_for_by_hand_indexes_in_bfloat16_only_where_amx_computes_it():
     from index import encoders
 
-    intel = cpu_kinds()["intel"]
-    assert encoders.resolve_dtype("auto", "torch", intel) == "float32"
-    assert encoders.choose_backend(str(PACKAGED), cpu=intel) == "ctranslate2"
+    kinds = cpu_kinds()
+    assert [encoders.resolve_dtype("auto", "torch", kinds[k]) for k in ("intel-amx", "intel", "amd")] == \
+        ["bfloat16", "float32", "float32"]
 
 
-def test_amx_indexes_on_torch_in_bfloat16():
+def test_auto_runs_the_packaged_model_on_ctranslate2():
     from index import encoders
 
-    amx = cpu_kinds()["intel-amx"]
-    assert encoders.resolve_dtype("auto", "torch", amx) == "bfloat16"
-    assert encoders.choose_backend(str(PACKAGED), cpu=amx) == "transformers"
+    assert encoders.choose_backend(str(PACKAGED)) == "ctranslate2"
 
 
 def test_a_dtype_the_engine_cannot_run_names_the_choices():
@@ -167,18 +161,22 @@ def test_the_index_records_the_engine_it_was_built_with(tmp_path, corpus):
     assert (index.manifest()["embedding_backend"], index.manifest()["embedding_dtype"]) == ("ctranslate2", "int8")
 
 
-def test_auto_searches_with_the_engine_the_index_was_built_with(tmp_path, corpus, bfloat16):
+def test_an_index_built_on_torch_opens_on_ctranslate2_under_auto(tmp_path, corpus, bfloat16):
     from index.corpus import Index
 
     Index(IndexConfig(path=tmp_path / "i"), embedder=bfloat16).add([corpus])
-    assert Index(IndexConfig(path=tmp_path / "i")).embedder.engine == "torch"
+    reader = Index(IndexConfig(path=tmp_path / "i"))
+    assert reader.embedder.engine == "ctranslate2"
+    assert reader.search("When did the bridge reopen?", k=1, mode="dense")[0].source == "harbour.txt"
 
 
-def test_vectors_of_another_engine_are_refused_with_the_rebuild_command(tmp_path, corpus, bfloat16):
+def test_an_index_built_on_torch_is_extended_on_ctranslate2(tmp_path, corpus, bfloat16):
     from index.corpus import Index
-    from index.backend import IndexMismatchError
 
     Index(IndexConfig(path=tmp_path / "i"), embedder=bfloat16).add([corpus])
-    other = Index(IndexConfig(path=tmp_path / "i", embedding_backend="ctranslate2"))
-    with pytest.raises(IndexMismatchError, match="--rebuild"):
-        other.add([corpus])
+    (corpus / "ferry.txt").write_text("Ferry returns\nThe Skerry ferry resumed crossings on Monday after a storm.\n",
+                                      encoding="utf-8")
+    writer = Index(IndexConfig(path=tmp_path / "i", embedding_backend="ctranslate2"))
+    report = writer.add([corpus])
+    assert list(report.added) == ["ferry.txt"]
+    assert writer.search("When did the ferry resume crossings?", k=1, mode="dense")[0].source == "ferry.txt"

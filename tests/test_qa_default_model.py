@@ -37,7 +37,7 @@ def test_unanswerable_questions_abstain(assistant, question):
 def test_on_a_cpu_without_int16_the_seeds_are_indexed_and_answered(monkeypatch, tmp_path):
     """CTranslate2 restricted to an AMD EPYC's types: the whole path, from indexing to a cited answer."""
     from tests.conftest import SEEDS
-    from tests.support import AMD_TYPES, ctranslate2_offering
+    from tests.cpus import AMD_TYPES, ctranslate2_offering
 
     with ctranslate2_offering(monkeypatch, AMD_TYPES):
         amd = Assistant(index_dir=tmp_path / "amd", generator="default")
