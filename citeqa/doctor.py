@@ -40,7 +40,8 @@ def model_cache(cache: Path) -> list[dict[str, Any]]:
     folders = [f for f in [*cache.glob("*"), *cache.glob("ct2/*"), *cache.glob("gguf/*")]
                if f.is_dir() and not f.name.startswith(".") and f.name not in {"ct2", "gguf"}]
     return [{"folder": str(f.relative_to(cache)), "mb": _size_mb(f), "complete": read_marker(f) is not None,
-             "quantization": (read_marker(f) or {}).get("quantization")} for f in sorted(folders)]
+             "kind": (read_marker(f) or {}).get("kind"), "quantization": (read_marker(f) or {}).get("quantization")}
+            for f in sorted(folders)]
 
 
 def index_state(config: IndexConfig) -> dict[str, Any]:
@@ -69,7 +70,7 @@ def report(config: IndexConfig, cpu: CPU | None = None, cache: Path | None = Non
     cpu = cpu or this_cpu()
     cache = cache or default_cache_dir()
     try:
-        backend = choose_backend(resolve_model_path(config.embedding_model), config.embedding_backend, cpu)
+        backend = choose_backend(resolve_model_path(config.embedding_model), config.embedding_backend)
         engine = engine_of(backend)
         embedding = {"model": config.embedding_model, "backend": backend,
                      "documents": resolve_dtype(config.embedding_dtype, engine, cpu),
@@ -83,9 +84,18 @@ def report(config: IndexConfig, cpu: CPU | None = None, cache: Path | None = Non
                 "ctranslate2": _version("ctranslate2"), "compute_types": sorted(cpu.compute_types)},
         "embedding": embedding,
         "generator": {"default": DEFAULT_GENERATOR, "engine": "ctranslate2", "compute_type": _chosen(cpu, "generator")},
-        "model_cache": {"path": str(cache), "folders": model_cache(cache) if cache.is_dir() else []},
+        "model_cache": {"path": str(cache), "folders": (folders := model_cache(cache) if cache.is_dir() else []),
+                        "mb": round(sum(f["mb"] for f in folders), 1)},
         "index": index_state(config),
     }
+
+
+def _cache_note(folder: dict[str, Any], cache: str) -> str:
+    if not folder["complete"]:
+        return " (incomplete: rebuilt on next use)"
+    if folder["kind"] == "transformers":
+        return f" (a step of a conversion, read only by --engine torch: delete it with `rm -r {cache}/{folder['folder']}`)"
+    return ""
 
 
 def lines(data: dict[str, Any]) -> list[str]:
@@ -99,9 +109,9 @@ def lines(data: dict[str, Any]) -> list[str]:
         out.append(f"embedding {emb['model']}: {emb['backend']}, documents in {emb['documents']}, "
                    f"queries in {emb['queries']}")
     out.append(f"generator default ({gen['default']}): {gen['engine']} {gen['compute_type']}")
-    out.append(f"model cache {cache['path']}:" + ("" if cache["folders"] else " empty (models convert on first use)"))
-    out += [f"  {f['folder']}: {f['mb']:,.1f} MB" + ("" if f["complete"] else " (incomplete: rebuilt on next use)")
-            for f in cache["folders"]]
+    out.append(f"model cache {cache['path']}: " + (f"{cache['mb']:,.1f} MB in {len(cache['folders'])} folders"
+                                                     if cache["folders"] else "empty (models convert on first use)"))
+    out += [f"  {f['folder']}: {f['mb']:,.1f} MB" + _cache_note(f, cache["path"]) for f in cache["folders"]]
     if "error" in index:
         out.append(f"index {index['path']} ({index['store']}): {index['error']}")
     elif not index["exists"]:

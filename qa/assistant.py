@@ -140,7 +140,7 @@ class Assistant:
                 if self._generator is None:
                     c = self.config
                     self._generator = load_generator(c.generator, c.max_new_tokens, c.dtype, c.threads, c.engine,
-                                                     c.compute_type)
+                                                     c.compute_type, keep_intermediate=c.keep_intermediate)
         return self._generator
 
     def ask(self, question: str, history: History | None = None, k: int | None = None) -> Answer:

@@ -31,6 +31,9 @@ class Config:
     # (index.compute); a type set by hand that the CPU lacks is refused, naming the CPU and its types.
     compute_type: str = "auto"
     dtype: str = "bfloat16"  # of the torch engine (and of the transformers folder a conversion starts from)
+    # The transformers folder a packaged or .gguf model is dequantised to on its way to CTranslate2 (3.5 GB for
+    # the default) is deleted once the converted folder is verified; True keeps it (for --engine torch).
+    keep_intermediate: bool = False
     threads: int | None = None  # torch threads; None lets torch decide
     min_relevance: float = 0.55  # below this best-sentence score, retrieval found nothing relevant
     conflict_margin: float = 0.35  # how close to the best a disagreeing sentence must score to be reported

@@ -85,7 +85,7 @@ class LanguageModelGenerator:
 
 def load_generator(name: str, max_new_tokens: int = 48, dtype: str = "bfloat16", threads: int | None = None,
                    engine: str = "auto", compute_type: str = "auto", cache: Path | None = None,
-                   cpu: CPU | None = None) -> Generator:
+                   cpu: CPU | None = None, keep_intermediate: bool = False) -> Generator:
     """The generator `name` on the first engine of the registry that runs it (`engine="auto"`), or on the one
     asked for. A hub id runs on torch whatever was asked: it has no folder to convert.
 
@@ -97,7 +97,8 @@ def load_generator(name: str, max_new_tokens: int = 48, dtype: str = "bfloat16",
         return ExtractiveGenerator()
     cache = cache or default_cache_dir()
     source = resolve(name)
-    settings = {"max_new_tokens": max_new_tokens, "dtype": dtype, "threads": threads, "compute_type": compute_type}
+    settings = {"max_new_tokens": max_new_tokens, "dtype": dtype, "threads": threads, "compute_type": compute_type,
+                "keep_intermediate": keep_intermediate}
     *fallbacks, last = ["torch"] if source.hub_id is not None else [n for n in ENGINES if engine in ("auto", n)]
 
     def on(choice: str) -> LanguageModelGenerator:

@@ -62,26 +62,40 @@ def resolve(name: str) -> ModelSource:
     raise GeneratorError(f"unknown generator {name!r}: use {known}, a model folder or a .gguf file")
 
 
+def dequantised_folder(source: ModelSource, cache: Path, dtype: str) -> Path | None:
+    """Where a GGUF source (packaged or a file) is dequantised to a transformers folder; None for a folder."""
+    from index.model_cache import folder_fingerprint
+
+    if source.packaged is not None:
+        return cache / f"{source.packaged.label}-transformers-{dtype}"
+    if source.gguf is not None:
+        fingerprint = folder_fingerprint(source.gguf.parent, only=source.gguf.name)
+        return cache / "gguf" / f"{slug(source.gguf.stem)}-{fingerprint[:12]}-{dtype}"
+    return None
+
+
 def transformers_folder(source: ModelSource, cache: Path, dtype: str) -> Path:
     """The source as a transformers folder, dequantised from GGUF once when it is one."""
     from index.model_cache import folder_fingerprint
     from qa.conversion import transformers_from_gguf
     from qa.weights import joined_gguf, sha256_file
 
-    if source.folder is not None:
+    target = dequantised_folder(source, cache, dtype)
+    if target is None:
         return source.folder
     if source.packaged is not None:
         model = source.packaged
-        return transformers_from_gguf(lambda staging: joined_gguf(model, staging), cache / f"{model.label}-transformers-{dtype}",
+        return transformers_from_gguf(lambda staging: joined_gguf(model, staging), target,
                                       {"source_sha256": model.sha256}, dtype)
     gguf = source.gguf
     fingerprint = folder_fingerprint(gguf.parent, only=gguf.name)
-    return transformers_from_gguf(lambda staging: gguf, cache / "gguf" / f"{slug(gguf.stem)}-{fingerprint[:12]}-{dtype}",
-                                  {"source_fingerprint": fingerprint}, dtype, sha256=lambda: sha256_file(gguf))
+    return transformers_from_gguf(lambda staging: gguf, target, {"source_fingerprint": fingerprint}, dtype,
+                                  sha256=lambda: sha256_file(gguf))
 
 
-def converted_folder(source: ModelSource, cache: Path, dtype: str) -> Path:
-    """The source converted to CTranslate2 int8, once; a complete cached folder is found without torch."""
+def converted_folder(source: ModelSource, cache: Path, dtype: str, keep_intermediate: bool = False) -> Path:
+    """The source converted to CTranslate2 int8, once; a complete cached folder is found without torch. The
+    dequantised folder a GGUF source goes through is deleted afterwards unless `keep_intermediate`."""
     from index.model_cache import ctranslate2_folder, folder_fingerprint
 
     if source.packaged is not None:
@@ -93,7 +107,8 @@ def converted_folder(source: ModelSource, cache: Path, dtype: str) -> Path:
         fingerprint = folder_fingerprint(origin) if source.folder else folder_fingerprint(origin.parent, only=origin.name)
         target = cache / "ct2" / f"{slug(origin.stem if source.gguf else origin.name)}-{fingerprint[:12]}-{QUANTIZATION}"
         source_id = {"source_fingerprint": fingerprint}
-    return ctranslate2_folder(target, source_id, lambda: transformers_folder(source, cache, dtype), QUANTIZATION)
+    return ctranslate2_folder(target, source_id, lambda: transformers_folder(source, cache, dtype), QUANTIZATION,
+                              dequantised_folder(source, cache, dtype), keep_intermediate)
 
 
 def hub_kind(hub_id: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -176,6 +177,35 @@ def _convert_counting(source: Path, target: Path, source_id: dict) -> int:
     return len(calls)
 
 
+def _dequantise_into(intermediate: Path, model: Path):
+    """A source() that builds its folder as a GGUF source's dequantisation does: a copy made on demand."""
+    def build() -> Path:
+        shutil.copytree(model, intermediate)
+        return intermediate
+    return build
+
+
+def test_the_intermediate_folder_is_deleted_once_the_converted_one_is_verified(tiny_qwen, tmp_path):
+    intermediate = tmp_path / "model-transformers-bfloat16"
+    target = ctranslate2_folder(tmp_path / "ct2", {"source_sha256": "d" * 64}, _dequantise_into(intermediate, tiny_qwen),
+                                intermediate=intermediate)
+    assert is_complete(target, {"source_sha256": "d" * 64}) and not intermediate.exists()
+
+
+def test_the_intermediate_folder_is_kept_when_a_setting_asks(tiny_qwen, tmp_path):
+    intermediate = tmp_path / "model-transformers-bfloat16"
+    ctranslate2_folder(tmp_path / "ct2", {"source_sha256": "d" * 64}, _dequantise_into(intermediate, tiny_qwen),
+                       intermediate=intermediate, keep_intermediate=True)
+    assert (intermediate / "config.json").is_file()
+
+
+def test_an_intermediate_folder_that_was_there_before_is_left_alone(tiny_qwen, tmp_path):
+    intermediate = tmp_path / "model-transformers-bfloat16"
+    shutil.copytree(tiny_qwen, intermediate)  # the torch engine's, made earlier
+    ctranslate2_folder(tmp_path / "ct2", {"source_sha256": "d" * 64}, lambda: intermediate, intermediate=intermediate)
+    assert (intermediate / "config.json").is_file()
+
+
 def test_a_new_converter_version_converts_again(tiny_qwen, tmp_path):
     target = tmp_path / "ct2"
     _convert_counting(tiny_qwen, target, {"source_sha256": "a" * 64})
@@ -283,7 +313,7 @@ def test_incremental_text_holds_half_a_character_back():
                                               ("float32 only", "float32")])
 def test_an_engine_built_directly_runs_in_the_type_its_cpu_prefers(qwen_on_ct2, kind, expected):
     from index.compute import CPU
-    from tests.support import cpu_kinds
+    from tests.cpus import cpu_kinds
 
     cpus = {**cpu_kinds(), "float32 only": CPU("Some CPU", frozenset(), frozenset({"float32"}))}
     engine = CT2Causal(qwen_on_ct2.model.folder, model=object(), cpu=cpus[kind])
@@ -292,7 +322,7 @@ def test_an_engine_built_directly_runs_in_the_type_its_cpu_prefers(qwen_on_ct2, 
 
 def test_an_engine_built_directly_refuses_a_type_its_cpu_lacks(qwen_on_ct2):
     from index.compute import ComputeTypeError
-    from tests.support import cpu_kinds
+    from tests.cpus import cpu_kinds
 
     with pytest.raises(ComputeTypeError, match="AMD EPYC"):
         CT2Causal(qwen_on_ct2.model.folder, compute_type="int16", model=object(), cpu=cpu_kinds()["amd"])

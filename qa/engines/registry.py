@@ -44,13 +44,14 @@ def _check(max_new_tokens: int, threads: int | None, dtype: str) -> None:
 class CTranslate2:
     """The model converted once to CTranslate2 int8, run in `compute_type` ("auto": the first of the generator's
     preference this CPU offers, `index.compute`). `dtype` is that of the transformers folder a GGUF source is
-    dequantised to before the conversion."""
+    dequantised to before the conversion; that folder is deleted after it unless `keep_intermediate`."""
 
     name: ClassVar[str] = "ctranslate2"
     max_new_tokens: int = 48
     compute_type: str = "auto"
     threads: int | None = None
     dtype: str = "bfloat16"
+    keep_intermediate: bool = False
 
     def __post_init__(self) -> None:
         _check(self.max_new_tokens, self.threads, self.dtype)
@@ -64,7 +65,7 @@ class CTranslate2:
     def load(self, source: ModelSource, cache: Path, cpu: CPU | None = None) -> Engine:
         """Raises `index.model_cache.ConversionUnsupported` when the converter has no mapping for the model type."""
         chosen = choose("generator", self.compute_type, cpu)  # before a conversion: a refusal costs nothing
-        folder = converted_folder(source, cache, self.dtype)
+        folder = converted_folder(source, cache, self.dtype, self.keep_intermediate)
         engine = CT2Seq2Seq if source.kind == "seq2seq" else CT2Causal
         return engine(folder, self.max_new_tokens, chosen, self.threads, cpu=cpu)
 
