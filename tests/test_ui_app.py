@@ -473,6 +473,8 @@ def test_cli_flags_fit_the_citeqa_parser():
 
     args = build_parser().parse_args(["chat", "--index", "somewhere", "--port", "7999"])
     assert args.host == "127.0.0.1" and args.index == "somewhere" and args.port == 7999
+    assert not args.shared_conversations  # each browser its own list unless asked
+    assert build_parser().parse_args(["chat", "--shared-conversations"]).shared_conversations
 
 
 def test_exports_older_than_a_day_are_deleted(ui):

@@ -120,7 +120,7 @@ def test_an_example_click_asks_it_and_a_citation_shows_the_sentence_highlighted(
 def save_screenshots(page, browser, server) -> None:
     """docs/chat.png: an answer, its cited sentence and the past conversations; docs/chat-phone.png: the
     past conversations opened on a phone."""
-    with chat_page(browser, server) as other:  # two earlier conversations in the list
+    with chat_page(browser, server, context=page.context) as other:  # two earlier conversations in the list
         ask(other, "Who is the Home Secretary?")
         other.click("#cq-new-chat")
         expect(other.locator("#cq-chat .message-row")).to_have_count(0)

@@ -74,10 +74,12 @@ def examples_update(finder: ExampleFinder, shown: str) -> tuple[Any, Any]:
 
 def build_app(assistant: Any | Callable[[str | None], Any], *, generator: str | None = None,
               top_k: int | None = None, max_upload_mb: float = MAX_UPLOAD_MB, upload_dir: Path | None = None,
-              examples: list[str] | None = None, chat_file: Path | None = None, title: str = "citeqa") -> gr.Blocks:
+              examples: list[str] | None = None, chat_file: Path | None = None, title: str = "citeqa",
+              shared_conversations: bool = False) -> gr.Blocks:
     """The whole page. `assistant` is an Assistant, or a factory `f(generator_name) -> Assistant`.
     `examples` replaces the example questions derived from the documents (still only offered when answered);
-    `chat_file` is the SQLite file of past conversations (default: chat.sqlite3 in the index folder)."""
+    `chat_file` is the SQLite file of past conversations (default: chat.sqlite3 in the index folder), a list per
+    browser unless `shared_conversations`."""
     assistants = Assistants(assistant, generator)
     base = assistants.base
     root = Path(base.index.root)
@@ -86,7 +88,7 @@ def build_app(assistant: Any | Callable[[str | None], Any], *, generator: str | 
     unavailable = {name: missing(name) for name in assistants.choices()}  # what this installation lacks
     top_k = top_k or getattr(getattr(base, "config", None), "top_k", 5)
     history = History(chat_file)
-    chat_handlers = Chat(assistants, top_k, history)
+    chat_handlers = Chat(assistants, top_k, history, shared=shared_conversations)
     parts = Parts(
         assistants=assistants,
         chat=chat_handlers,

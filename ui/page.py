@@ -1,6 +1,7 @@
 """How the page looks and the little it does in the browser: theme, CSS and one script in the head.
 
-The script handles three clicks. A citation marker writes "<turn>:<marker>:<nonce>" into a visually
+The script keeps this browser's id in a cookie (`ui.chat.BROWSER_COOKIE`, renewed on each visit): each
+browser has its own list of past conversations. It handles three clicks. A citation marker writes "<turn>:<marker>:<nonce>" into a visually
 hidden textbox, whose change event renders the Evidence panel on the server; the script then scrolls the
 highlighted sentence into view when it is not (on a phone the panel sits below the chat). "Copy" puts
 the answer's Markdown, kept hidden beside the button, on the clipboard. "Back to the answer" scrolls back.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from ui.chat import BROWSER_COOKIE
 from ui.render import CITE_PREFIX, TURN_PREFIX
 
 CITE_TARGET_ID = "cq-cite-target"
@@ -82,7 +84,8 @@ a.cq-cite:hover { background: #bfdbfe; }
 /* The past conversations: one line each, the open one marked, the radio dot out of sight. */
 #cq-history .wrap { flex-direction: column; gap: 2px; }
 #cq-history label { width: 100%; justify-content: flex-start; border-radius: 6px; overflow: hidden; }
-#cq-history label span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+#cq-history label span { display: block; white-space: pre-line; overflow-wrap: anywhere; }
+#cq-history label span::first-line { font-size: 0.8em; font-weight: 400; }  /* the date and time */
 #cq-history input[type=radio] { position: absolute; opacity: 0; pointer-events: none; }
 #cq-history label.selected { font-weight: 600; box-shadow: inset 3px 0 0 var(--color-accent); }
 /* The Chatbot's own trash icon would empty the chat without asking: conversations are deleted from the list. */
@@ -99,6 +102,17 @@ HEAD = """
 (function () {
   if (window.__citeqa) return;
   window.__citeqa = true;
+  function keepBrowserId() {
+    var found = document.cookie.match(/(?:^|; )%(cookie)s=([0-9a-f]{32})/);
+    var id = found && found[1];
+    if (!id) {
+      var bytes = new Uint8Array(16);
+      crypto.getRandomValues(bytes);
+      id = Array.from(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+    }
+    document.cookie = "%(cookie)s=" + id + "; path=/; max-age=34560000; SameSite=Lax";
+  }
+  keepBrowserId();
   function send(value) {
     var root = document.getElementById("%(target)s");
     var box = root && root.querySelector("textarea, input");
@@ -178,7 +192,7 @@ HEAD = """
   }, true);
 })();
 </script>
-""" % {"target": CITE_TARGET_ID, "cite": CITE_PREFIX, "cite_cut": len(CITE_PREFIX), "turn": TURN_PREFIX,
+""" % {"target": CITE_TARGET_ID, "cookie": BROWSER_COOKIE, "cite": CITE_PREFIX, "cite_cut": len(CITE_PREFIX), "turn": TURN_PREFIX,
        "turn_cut": len(TURN_PREFIX), "overlay": SIDEBAR_OVERLAY_PX}
 
 
