@@ -36,6 +36,7 @@ CORPUS = {
     EVIL_NAME: EVIL_TEXT,
 }
 STALLS = "How many stalls did the fire destroy?"
+WITHHELD = "unknown. The officer shot the masons."  # a draft the checks withhold (no sentence states it)
 MERCURY = "What is the boiling point of mercury?"
 OUTPUTS = list(OUTPUT_NAMES)
 
@@ -93,6 +94,18 @@ def test_searching_gives_way_once_the_answer_streams(ui):
     writing = dict(zip(OUTPUTS, frames[1], strict=True))
     assert "Searching" not in writing["panel"] and "Writing the answer" in writing["panel"]
     assert "Searching" not in writing["chat"][1]["content"] and "40 stalls" in writing["chat"][1]["content"]
+
+
+def test_a_draft_shows_as_a_draft_and_a_withheld_one_leaves_only_the_decline(ui, assistant):
+    from tests.support import ScriptedGenerator
+
+    rejected = build_app(assistant.with_generator(ScriptedGenerator(WITHHELD))).citeqa  # the checks withhold it
+    frames = [dict(zip(OUTPUTS, frame, strict=True)) for frame in rejected.chat.respond(STALLS, "")]
+    drafts = [f["chat"][1]["content"] for f in frames if "masons" in str(f["chat"])]
+    assert drafts and all('class="cq-answer cq-streaming cq-draft"' in shown and "checking" in shown
+                          for shown in drafts)
+    final = frames[-1]["chat"][1]["content"]
+    assert "cq-abstain" in final and "masons" not in final and "cq-draft" not in final
 
 
 def test_the_answer_shows_clickable_markers(ui):

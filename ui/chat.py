@@ -255,7 +255,7 @@ class Chat:
                 stop: threading.Event) -> Iterator[str | float]:
         """Yields the seconds so far while a model loads, then the text so far while the answer streams;
         leaves the finished entry last in `entries` (with the text so far while it runs)."""
-        from qa.answer import Answer
+        from qa.answer import Answer, Redraft
         from qa.errors import QuestionError
 
         entry = entries[-1]
@@ -279,6 +279,8 @@ class Chat:
                             self.assistants.speeds.record_answer(item.generator or model_name(generator),
                                                                  item.timings)
                         return
+                    if isinstance(item, Redraft):  # the checks asked for another draft: the first is withdrawn
+                        pieces.clear()
                     pieces.append(item)
                     entries[-1] = dict(entry, partial="".join(pieces))
                     yield entries[-1]["partial"]

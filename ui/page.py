@@ -47,7 +47,9 @@ a.cq-cite:hover { background: #bfdbfe; }
 .cq-error { border-left: 4px solid #dc2626; padding: 6px 10px; color: #b91c1c; }
 .dark .cq-error { color: #fca5a5; }
 .cq-stopped { font-style: italic; }
-.cq-streaming { opacity: 0.8; }
+.cq-draft { border-left: 4px dashed var(--border-color-primary); padding: 2px 10px; }
+.cq-draft-label { font-size: 0.8em; font-weight: 600; }
+.cq-draft-text { white-space: pre-wrap; font-style: italic; }
 .cq-actions { display: flex; flex-wrap: wrap; gap: 10px; align-items: baseline; margin-top: 6px; font-size: 0.8em; }
 .cq-copy { border: 1px solid var(--border-color-primary); border-radius: 4px; padding: 0 8px; background: none;
   color: inherit; cursor: pointer; font: inherit; }

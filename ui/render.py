@@ -23,6 +23,8 @@ TIMING_ORDER = ["retrieve", "select", "first_token", "generate", "verify", "tota
 STOP_ICON = ('<svg class="cq-icon" viewBox="0 0 16 16" width="12" height="12" aria-hidden="true" focusable="false">'
              '<rect x="3" y="3" width="10" height="10" rx="1.5" fill="currentColor"/></svg>')
 SEARCHING = "Searching your documents…"
+PUNCTUATION = "?!.,;:"
+DRAFT = "Draft: checking it against your documents…"
 
 
 def label(item: dict[str, Any]) -> str:
@@ -107,10 +109,12 @@ def render_answer(answer: dict[str, Any], turn: int) -> str:
 
 
 def render_streaming(text: str) -> str:
-    """The answer while it is written; before its first words, what is being done."""
+    """The answer while it is written: a draft, shown as one, that the checks may still rewrite or withhold, so the
+    finished answer (or decline) replaces it whole; before its first words, what is being done."""
     if not text:
         return f'<div class="cq-answer cq-streaming cq-searching">{SEARCHING}</div>'
-    return f'<div class="cq-answer cq-streaming">{e(text)} …</div>'
+    return (f'<div class="cq-answer cq-streaming cq-draft"><div class="cq-draft-label">{DRAFT}</div>'
+            f'<div class="cq-draft-text">{e(text)} …</div></div>')
 
 
 def render_stopped(partial: str = "") -> str:
