@@ -154,7 +154,7 @@ def test_a_follow_up_uses_the_conversation(page):
     ask(page, "How old was he?")
     answer = last_answer(page)
     assert answer.locator("a.cq-cite").count() >= 1
-    assert "Kaba" in answer.locator(".cq-note", has_text="Understood as").inner_text()
+    assert answer.locator(".cq-understood").inner_text() == "Understood “he” as Chris Kaba."
 
 
 def test_an_abstention_is_visibly_different(page):

@@ -8,7 +8,7 @@ import json
 from ui import conversation as conv
 from ui.evidence import render_citation_panel, render_context, render_panel_intro, window
 from ui.markdown import answer_markdown, conversation_markdown
-from ui.render import chat_messages, render_answer, render_streaming
+from ui.render import chat_messages, render_answer, render_streaming, resolved
 
 DOCUMENT = "Quarry news\nThe Ashby quarry closed in 1988. It employed 210 people. The site is now a lake.\n"
 SENTENCE = "It employed 210 people."
@@ -94,9 +94,22 @@ def test_an_answer_without_detail_renders():  # Answer has no `detail` before th
     assert "cq-abstain" in render_answer(data, 0)
 
 
-def test_a_follow_up_shows_how_it_was_understood():
-    html = render_answer(answer(question="How many did it employ?"), 0)
-    assert "Understood as: “How many people did the Ashby quarry employ?”" in html
+def test_a_follow_up_shows_what_its_words_were_taken_to_mean():
+    html = render_answer(answer(question="How many did it employ?", standalone_question="How many did the Ashby "
+                                "quarry employ?"), 0)
+    assert "Understood “it” as the Ashby quarry." in html
+
+
+def test_a_possessive_and_a_pronoun_at_the_end_are_shown_as_resolved():
+    assert resolved("Who shot him?", "Who shot Chris Kaba?") == [("him", "Chris Kaba")]
+    assert resolved("What is his age?", "What is Martyn Blake’s age?") == [("his", "Martyn Blake’s")]
+
+
+def test_a_follow_up_whose_rewrite_resolved_nothing_shows_no_understood_as():
+    kept_whole = answer(question="What will he face?", standalone_question="What will he face? (following: Who "
+                        "was charged?)")  # the previous question added, no word resolved
+    assert "Understood" not in render_answer(kept_whole, 0)
+    assert "Understood" not in render_answer(answer(), 0)  # a question that stood alone
 
 
 # -- the Evidence panel ------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ Citation markers are links `#cq-cite-<turn>-<marker>` that the page's script tur
 
 from __future__ import annotations
 
+import difflib
 import html
 import re
 from typing import Any
@@ -71,12 +72,24 @@ def render_actions(answer: dict[str, Any]) -> str:
             f'<div class="cq-md">{e(answer_markdown(answer))}</div>')
 
 
+def resolved(question: str, standalone: str) -> list[tuple[str, str]]:
+    """What the rewrite of a follow-up put in place of its words, [("he", "Martyn Blake")], read from the two
+    questions whatever rewrote them; [] when it resolved nothing (unchanged, or only the previous question added)."""
+    said, meant = question.split(), standalone.split()
+    opcodes = difflib.SequenceMatcher(a=said, b=meant, autojunk=False).get_opcodes()
+    pairs = [(" ".join(said[i1:i2]).strip(PUNCTUATION), " ".join(meant[j1:j2]).strip(PUNCTUATION))
+             for tag, i1, i2, j1, j2 in opcodes if tag == "replace"]
+    return [(words, taken) for words, taken in pairs if words and taken and words != taken]
+
+
 def render_understood(answer: dict[str, Any]) -> str:
-    """A follow-up is answered as a question that stands alone: show which."""
+    """A follow-up whose rewrite resolved a word: what the word was taken to mean, so a wrong guess shows at once."""
     asked = (answer.get("standalone_question") or "").strip()
-    if not asked or asked == answer["question"].strip():
+    pairs = resolved(answer["question"], asked)
+    if not pairs:
         return ""
-    return f'<div class="cq-note">Understood as: “{e(asked)}”</div>'
+    taken = "; ".join(f"“{e(words)}” as {e(meant)}" for words, meant in pairs)
+    return f'<div class="cq-note cq-understood" title="Answered as: {e(asked)}">Understood {taken}.</div>'
 
 
 def render_abstention(answer: dict[str, Any], turn: int) -> str:
