@@ -9,6 +9,7 @@ with its past conversations at desktop width, and the list of past conversations
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -53,15 +54,31 @@ CONTRAST = """element => {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, embedder):
-    """The real command on a fresh index of exactly the seed articles."""
+def index(tmp_path_factory, embedder) -> Path:
+    """A fresh index of exactly the seed articles, its example questions found as `citeqa index` finds them."""
     require_chromium()
     from qa.assistant import Assistant
+    from ui.examples import prepare
 
     root = tmp_path_factory.mktemp("chat")
-    report = Assistant(index_dir=root / "idx", generator="extractive", embedder=embedder).add([REPO / "seeds"])
+    assistant = Assistant(index_dir=root / "idx", generator="extractive", embedder=embedder)
+    report = assistant.add([REPO / "seeds"])
     assert not report.skipped and len(report.added) == 2
-    with chat_server(root / "idx", root / "server.log", "--host", "127.0.0.1") as (url, _):
+    assert prepare(assistant)
+    return root / "idx"
+
+
+@pytest.fixture(scope="module")
+def kept_examples(index) -> list[tuple]:
+    """The example questions kept beside the index before the server starts: (documents, found, when found)."""
+    with sqlite3.connect(index / "chat.sqlite3") as db:
+        return db.execute("SELECT documents, found, at FROM examples").fetchall()
+
+
+@pytest.fixture(scope="module")
+def server(index, kept_examples):
+    """The real command, started on that index."""
+    with chat_server(index, index.parent / "server.log", "--host", "127.0.0.1") as (url, _):
         yield url + "/"
 
 
@@ -100,6 +117,21 @@ def click_example(page, question: str) -> None:
     page.locator("#cq-examples button", has_text=question).click()
     page.wait_for_function(f"n => document.querySelectorAll({FINISHED!r}).length > n", arg=before)
     expect(page.locator("#cq-ask")).to_be_enabled()
+
+
+def test_a_fresh_server_shows_what_is_indexed_and_examples_kept_beforehand_in_the_first_view(browser, server, index,
+                                                                                                 kept_examples):
+    with chat_page(browser, server, width=1280, height=800) as page:
+        examples = page.locator("#cq-examples button")
+        expect(examples.first).to_be_visible()
+        assert sorted(examples.all_inner_texts()) == sorted(SEED_EXAMPLES)
+        assert examples.last.bounding_box()["y"] + examples.last.bounding_box()["height"] <= 800  # no scrolling
+        welcome = page.locator("#cq-chat .cq-welcome")
+        expect(welcome).to_contain_text("Ask about your 2 documents")
+        expect(welcome.locator("li")).to_have_count(2)  # the documents by title
+        assert "Chris Kaba" in welcome.inner_text()
+    with sqlite3.connect(index / "chat.sqlite3") as db:  # none was checked at the page load, nor at the start
+        assert db.execute("SELECT documents, found, at FROM examples").fetchall() == kept_examples
 
 
 def test_an_example_click_asks_it_and_a_citation_shows_the_sentence_highlighted(page, browser, server):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support import FERRY_AND_GARDEN, ask, chat_page, chromium, expect, served, write_corpus
+from tests.test_ui_examples import DEFINITION
 from ui.examples import SEED_EXAMPLES
 
 pytestmark = [
@@ -156,7 +157,9 @@ def test_examples_change_after_an_upload_and_after_a_removal(page, tmp_path):
     page.click("#cq-add")
     page.locator("#cq-upload-status", has_text="bakery.md: added").wait_for()
     page.click("button[role=tab]:has-text('Chat')")
-    expect(page.locator("#cq-examples")).to_contain_text("Fenwick Bakery", timeout=30_000)
+    expect(page.locator("#cq-examples")).to_contain_text("Who opened the Fenwick Bakery in 2020?", timeout=30_000)
+    offered = page.locator("#cq-examples button").all_inner_texts()
+    assert not [q for q in offered if DEFINITION.match(q.strip())], offered  # each asks for a fact
 
     open_documents(page)
     choose_to_remove(page, "Bakery news (bakery.md)")

@@ -63,13 +63,17 @@ def browser_storage(index_root: Path) -> tuple[str, str]:
     return f"citeqa-chat-{digest[:12]}", digest[12:44]
 
 
-def examples_update(finder: ExampleFinder, shown: str) -> tuple[Any, Any]:
-    """(example list, what it shows): changed only when the examples for the live documents did."""
+def examples_update(finder: ExampleFinder, shown: str) -> tuple[Any, Any, Any]:
+    """(example list, the chat's welcome, what they show): changed only when the live documents or their examples
+    did."""
     found = finder.current()
-    key = "\n".join(found)
+    documents = finder.documents()
+    welcome = render_welcome(documents) if documents is not None else ""
+    key = "\n".join([welcome, *found])
     if key == shown:
-        return gr.skip(), gr.skip()
-    return gr.Dataset(samples=[[q] for q in found], visible=bool(found)), key
+        return gr.skip(), gr.skip(), gr.skip()
+    return (gr.Dataset(samples=[[q] for q in found], visible=bool(found)),
+            gr.Chatbot(placeholder=welcome or None), key)
 
 
 def build_app(assistant: Any | Callable[[str | None], Any], *, generator: str | None = None,
@@ -125,7 +129,10 @@ def build_app(assistant: Any | Callable[[str | None], Any], *, generator: str | 
             with gr.Tab("Chat", id="chat"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=320):
-                        chat = gr.Chatbot(elem_id="cq-chat", label="Chat", height=480, render_markdown=False,
+                        # No floating label over the messages; the welcome (`ui.welcome`) shows while it is empty,
+                        # and it grows with the conversation, so the examples below stay in the first view.
+                        chat = gr.Chatbot(elem_id="cq-chat", label="Chat", show_label=False, height=None,
+                                          min_height=CHAT_MIN_PX, max_height=CHAT_MAX_PX, render_markdown=False,
                                           buttons=[], feedback_options=None)  # its copy would copy the HTML
                         with gr.Row():
                             question = gr.Textbox(elem_id="cq-question", show_label=False, scale=6,
@@ -205,8 +212,8 @@ def build_app(assistant: Any | Callable[[str | None], Any], *, generator: str | 
         cite_target.change(parts.chat.show_citation, [cite_target, current], [panel], show_progress="hidden",
                            concurrency_limit=None, **PRIVATE)
         refresh_examples = {"fn": lambda shown: examples_update(parts.examples, shown), "inputs": [examples_shown],
-                            "outputs": [example_list, examples_shown], "queue": False, "show_progress": "hidden",
-                            **PRIVATE}
+                            "outputs": [example_list, chat, examples_shown], "queue": False,
+                            "show_progress": "hidden", **PRIVATE}
         examples_timer.tick(**refresh_examples)
 
         add.click(parts.documents.upload, [files], [status, documents, to_remove], concurrency_limit=1,

@@ -35,9 +35,13 @@ THEME_FONTS = dict(font=["ui-sans-serif", "system-ui", "sans-serif"],
 
 CSS = """
 .cq-answer { line-height: 1.5; }
+.cq-welcome { padding: 4px 14px; text-align: left; }
+.cq-welcome p, .cq-welcome ul { margin: 4px 0; }
+.cq-welcome-title { font-weight: 600; }
 a.cq-cite { font-weight: 600; text-decoration: none; padding: 0 3px; border-radius: 4px; cursor: pointer;
   background: #dbeafe; color: #1e40af; }
 a.cq-cite:hover { background: #bfdbfe; }
+a.cq-cite-gone { text-decoration: line-through; }
 .dark a.cq-cite { background: #1e3a8a; color: #dbeafe; }
 .dark a.cq-cite:hover { background: #1e40af; }
 .cq-abstain { border-left: 4px solid #d97706; background: rgba(217, 119, 6, 0.08); padding: 6px 10px;
