@@ -197,7 +197,7 @@ def chat_page(browser, url: str, width: int = 1280, height: int = 860, context=N
     page.dialogs = dialogs
     page.goto(url)
     page.wait_for_selector("#cq-question textarea")
-    expect(page.locator("#cq-ask")).to_be_enabled()  # the stored conversation is back
+    expect(page.locator("#cq-ask")).to_be_enabled(timeout=30_000)  # the stored conversation is back
     try:
         yield page
     finally:

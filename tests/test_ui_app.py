@@ -101,11 +101,12 @@ def test_a_draft_shows_as_a_draft_and_a_withheld_one_leaves_only_the_decline(ui,
 
     rejected = build_app(assistant.with_generator(ScriptedGenerator(WITHHELD))).citeqa  # the checks withhold it
     frames = [dict(zip(OUTPUTS, frame, strict=True)) for frame in rejected.chat.respond(STALLS, "")]
-    drafts = [f["chat"][1]["content"] for f in frames if "masons" in str(f["chat"])]
+    drafts = [f["chat"][1]["content"] for f in frames[:-1] if "masons" in str(f["chat"])]
     assert drafts and all('class="cq-answer cq-streaming cq-draft"' in shown and "checking" in shown
                           for shown in drafts)
     final = frames[-1]["chat"][1]["content"]
-    assert "cq-abstain" in final and "masons" not in final and "cq-draft" not in final
+    shown, folded = final.split('<details class="cq-details">')  # what the generator wrote, only under details
+    assert "cq-abstain" in shown and "masons" not in shown and "cq-draft" not in final and "masons" in folded
 
 
 def test_the_answer_shows_clickable_markers(ui):
@@ -341,6 +342,14 @@ def test_a_citation_of_a_removed_document_shows_the_sentence_alone(ui, assistant
     assistant.remove("market.html")
     panel = ui.chat.show_citation("0:1", last["current"])
     assert "no longer in the index" in panel and "<mark>" in panel
+
+
+def test_an_answer_citing_a_removed_document_is_marked_before_any_click(ui, assistant):
+    _, last = ask(ui, STALLS)
+    assert "cq-cite-gone" not in last["chat"][1]["content"]
+    assistant.remove("market.html")
+    shown = dict(zip(OUTPUTS, ui.chat.restore(last["current"]), strict=True))["chat"][1]["content"]
+    assert 'class="cq-cite cq-cite-gone"' in shown and "Cites a document no longer in the index: Market fire" in shown
 
 
 # -- the conversation: reload, new chat, past conversations, export ----------------------------------------

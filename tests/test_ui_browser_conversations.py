@@ -91,7 +91,8 @@ def test_conversations_are_renamed_and_found_by_title(index, browser, tmp_path):
         ask(page, FERRY)
         assert titles(page)[:2] == [FERRY, GARDEN]  # newest first
         page.click("#cq-rename")
-        page.fill("#cq-rename-title input", "Ferry timetable")
+        expect(page.locator("#cq-rename-title input")).to_be_focused()  # ready to type over
+        page.keyboard.type("Ferry timetable")
         page.click("#cq-rename-save")
         expect(page.locator("#cq-history label").first).to_contain_text("Ferry timetable")
         page.fill("#cq-history-search input", "garden")

@@ -26,16 +26,18 @@ from ui.evidence import PANEL_HELP  # noqa: E402
 from ui.examples import ExampleCache, ExampleFinder  # noqa: E402
 from ui.history import History  # noqa: E402
 from ui.measure import measure  # noqa: E402
-from ui.page import CITE_TARGET_ID, CSS, FOCUS_QUESTION, HEAD, theme  # noqa: E402
+from ui.page import CITE_TARGET_ID, CSS, FOCUS_QUESTION, FOCUS_RENAME, HEAD, theme  # noqa: E402
 from ui.render import e  # noqa: E402
 from ui.settings import Assistants, missing, model_name, render_generators  # noqa: E402
 from ui.sidebar import Sidebar  # noqa: E402
 from ui.speeds import SpeedLog  # noqa: E402
 from ui.uploads import MAX_UPLOAD_MB, UPLOAD_FOLDER, UPLOAD_SUFFIXES  # noqa: E402
+from ui.welcome import render_welcome  # noqa: E402
 
 MAX_QUEUE = 64  # requests waiting beyond this are refused ("queue is full") rather than piling up
 PRIVATE = {"api_visibility": "private"}
 EXAMPLES_EVERY = 2.0  # seconds between checks that the documents, and so the examples, changed
+CHAT_MIN_PX, CHAT_MAX_PX = 240, 480  # the chat's height: empty (its welcome), and at most
 
 
 @dataclass(frozen=True)
@@ -201,7 +203,8 @@ def build_app(assistant: Any | Callable[[str | None], Any], *, generator: str | 
                             **PRIVATE).then(**focus)
         search.change(parts.sidebar.search, [search, current], [conversations], queue=False,
                      show_progress="hidden", **PRIVATE)
-        rename.click(parts.sidebar.ask_rename, [current], [rename_row, new_title], queue=False, **PRIVATE)
+        rename.click(parts.sidebar.ask_rename, [current], [rename_row, new_title], queue=False, **PRIVATE).then(
+            fn=None, js=FOCUS_RENAME, **PRIVATE)
         gr.on([save_title.click, new_title.submit], parts.sidebar.rename, [current, new_title, search],
               [conversations, rename_row], queue=False, **PRIVATE)
         keep_title.click(parts.sidebar.hide, None, [rename_row], queue=False, **PRIVATE)

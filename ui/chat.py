@@ -118,6 +118,17 @@ class Chat:
         """The conversation `ident` if it is in the request's list."""
         return self.history.get(ident if isinstance(ident, str) else "", self.owner(request))
 
+    def missing(self, entries: list[conv.Entry]) -> frozenset[str]:
+        """The sources the entries' answers cite that are no longer in the index."""
+        cited = {c["source"] for entry in entries if entry["state"] == conv.ANSWERED
+                 for c in entry["answer"]["citations"]}
+        if not cited:
+            return frozenset()
+        try:
+            return frozenset(cited - {d.source for d in self.assistant.documents()})
+        except Exception:  # the index cannot be read now: mark nothing rather than everything
+            return frozenset()
+
     # -- the conversation as a file ----------------------------------------------------------------
     def export(self, conversation: Conversation | None) -> Any:
         """The download behind "Export conversation": a Markdown file, or hidden while the chat is empty."""
@@ -166,7 +177,8 @@ class Chat:
         """The page once no answer runs."""
         ident = conversation.id if conversation else NO_CONVERSATION
         entries = list(conversation.entries) if conversation else []
-        return (chat_messages(entries), ident, panel, question, render_note(note), *controls(False),
+        return (chat_messages(entries, missing=self.missing(entries)), ident, panel, question, render_note(note),
+                *controls(False),
                 self.listing(ident, search, owner=owner), self.export(conversation))
 
     # -- handlers ----------------------------------------------------------------------------------
@@ -201,7 +213,8 @@ class Chat:
         running = self._running[session(request)] = Running(threading.Event(), question)
         answering = self._answer(question, entries, generator, top_k, running.stop)
         try:
-            yield (chat_messages(entries), ident, SEARCHING, "", "", *controls(True),
+            missing = self.missing(entries)
+            yield (chat_messages(entries, missing=missing), ident, SEARCHING, "", "", *controls(True),
                    self.listing(ident, search, running=True, owner=owner), gr.skip())
             writing = False
             for shown in answering:
@@ -209,12 +222,13 @@ class Chat:
                     name = self.assistants.name(generator)
                     speeds = self.assistants.speeds
                     last = speeds.speed(model_name(name)).load_seconds if speeds else None
-                    yield (chat_messages(entries, waiting=render_loading(name, shown, last)), gr.skip(), LOADING,
+                    yield (chat_messages(entries, waiting=render_loading(name, shown, last), missing=missing),
+                           gr.skip(), LOADING,
                            *(gr.skip(),) * 7)
                     continue
                 panel = gr.skip() if writing else WRITING
                 writing = True
-                yield (chat_messages(entries, shown), gr.skip(), panel, *(gr.skip(),) * 7)
+                yield (chat_messages(entries, shown, missing=missing), gr.skip(), panel, *(gr.skip(),) * 7)
         finally:
             answering.close()  # when Gradio closes this handler (the page went away): the model stops too
             if entries[-1]["state"] == conv.ANSWERING:

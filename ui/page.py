@@ -28,6 +28,16 @@ FOCUS_QUESTION = """() => {
   }
   return [];
 }""" % NARROW_PX
+# Rename pressed: the cursor in the title, all of it selected, once its row shows.
+FOCUS_RENAME = """() => {
+  const focus = tries => {
+    const box = document.querySelector("#cq-rename-title input, #cq-rename-title textarea");
+    if (box && box.offsetParent !== null) { box.focus(); box.select(); }
+    else if (tries > 0) setTimeout(() => focus(tries - 1), 50);
+  };
+  focus(40);
+  return [];
+}"""
 
 # Offline: system fonts only (the default theme fetches Google Fonts).
 THEME_FONTS = dict(font=["ui-sans-serif", "system-ui", "sans-serif"],
@@ -69,6 +79,7 @@ a.cq-cite-gone { text-decoration: line-through; }
 .cq-note { font-size: 0.85em; margin-top: 6px; }
 .cq-cited-doc { margin-top: 4px; }
 .cq-back { display: none; }
+.cq-docs { max-width: 100%; overflow-x: auto; }  /* a table wider than a phone scrolls inside its box */
 .cq-docs table { width: 100%; border-collapse: collapse; font-size: 0.9em; }
 .cq-docs th, .cq-docs td { text-align: left; padding: 4px 6px; border-bottom: 1px solid rgba(128,128,128,0.25); }
 .cq-docs td.cq-num { text-align: right; }
@@ -173,6 +184,23 @@ HEAD = """
     else if (tries > 0) setTimeout(function () { foldOnPhones(tries - 1); }, 100);
   }
   foldOnPhones(100);
+  // Gradio labels each message with its raw HTML, which a screen reader reads out: label it with its text.
+  function plainLabels() {
+    document.querySelectorAll('#cq-chat [data-testid="bot"][aria-label], #cq-chat [data-testid="user"][aria-label]')
+      .forEach(function (message) {
+        var body = message.querySelector(".cq-answer, .cq-error");
+        var text = message.textContent;
+        if (body) {  // the answer without its buttons and the Markdown kept for Copy
+          var copy = body.cloneNode(true);
+          copy.querySelectorAll(".cq-actions, .cq-md").forEach(function (part) { part.remove(); });
+          text = copy.textContent;
+        }
+        var label = (message.dataset.testid === "user" ? "Question: " : "Answer: ") + text.replace(/\\s+/g, " ").trim();
+        if (message.getAttribute("aria-label") !== label) message.setAttribute("aria-label", label);
+      });
+  }
+  new MutationObserver(plainLabels).observe(document.documentElement,
+    { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ["aria-label"] });
   document.addEventListener("click", function (event) {
     var target = event.target;
     if (!target || !target.closest) return;
@@ -203,4 +231,11 @@ HEAD = """
 
 
 def theme() -> gr.themes.Base:
-    return gr.themes.Default(**THEME_FONTS)
+    """Gradio's default theme, its fonts offline and its colours darkened where its text fell below WCAG AA (4.5:1):
+    white on the orange and red buttons, and the grey of hints, the upload box and the footer."""
+    return gr.themes.Default(**THEME_FONTS).set(
+        body_text_color_subdued="*neutral_600", body_text_color_subdued_dark="*neutral_300",
+        button_primary_background_fill="*primary_700", button_primary_background_fill_hover="*primary_800",
+        button_primary_background_fill_dark="*primary_700", button_primary_background_fill_hover_dark="*primary_800",
+        button_cancel_background_fill="#b91c1c", button_cancel_background_fill_hover="#991b1b",
+        button_cancel_background_fill_dark="#b91c1c", button_cancel_background_fill_hover_dark="#991b1b")

@@ -33,9 +33,20 @@ def label(item: dict[str, Any]) -> str:
     return item.get("title", "").strip() or item["source"]
 
 
-def cite_link(turn: int, citation: dict[str, Any], text: str | None = None) -> str:
-    return (f'<a class="cq-cite" href="{CITE_PREFIX}{turn}-{citation["marker"]}" title="{e(label(citation))}">'
+def cite_link(turn: int, citation: dict[str, Any], text: str | None = None, gone: bool = False) -> str:
+    """A marker; `gone` when its document is no longer in the index (marked before anyone clicks it)."""
+    kind, note = ("cq-cite cq-cite-gone", " (no longer in the index)") if gone else ("cq-cite", "")
+    return (f'<a class="{kind}" href="{CITE_PREFIX}{turn}-{citation["marker"]}" title="{e(label(citation) + note)}">'
             f'{e(text or "[%d]" % citation["marker"])}</a>')
+
+
+def render_gone(answer: dict[str, Any], missing: frozenset[str]) -> str:
+    """A note under an answer citing documents removed since it was given."""
+    gone = [label(c) for c in answer["citations"] if c["source"] in missing]
+    if not gone:
+        return ""
+    names = "; ".join(e(name) for name in dict.fromkeys(gone))
+    return f'<div class="cq-note cq-gone">⚠ Cites a document no longer in the index: {names}</div>'
 
 
 def render_timings(timings: dict[str, float]) -> str:
@@ -57,12 +68,13 @@ def render_details(answer: dict[str, Any]) -> str:
 
 
 def render_confidence(answer: dict[str, Any]) -> str:
-    """The answer judge's probability that the answer is right, where a judge ran."""
+    """The answer judge's probability that the answer shown is right, where a judge ran; none beside a decline,
+    where there is no answer to be right."""
     probability = answer.get("probability")
-    if not isinstance(probability, int | float) or isinstance(probability, bool):
+    if answer.get("abstained") or not isinstance(probability, int | float) or isinstance(probability, bool):
         return ""
     return (f'<span class="cq-confidence" title="How likely the answer checker judges this answer to be right">'
-            f'confidence {max(0.0, min(1.0, probability)):.0%}</span>')
+            f'{max(0.0, min(1.0, probability)):.0%} likely right</span>')
 
 
 def render_actions(answer: dict[str, Any]) -> str:
@@ -105,20 +117,21 @@ def render_abstention(answer: dict[str, Any], turn: int) -> str:
             f'{render_actions(answer)}</div>')
 
 
-def render_answer(answer: dict[str, Any], turn: int) -> str:
-    """The answer bubble: escaped text, markers [n] as links to the evidence, copy and details below."""
+def render_answer(answer: dict[str, Any], turn: int, missing: frozenset[str] = frozenset()) -> str:
+    """The answer bubble: escaped text, markers [n] as links to the evidence, copy and details below; `missing`
+    names the sources no longer in the index."""
     if answer["abstained"]:
         return render_abstention(answer, turn)
     by_marker = {c["marker"]: c for c in answer["citations"]}
 
     def link(match: re.Match) -> str:
         citation = by_marker.get(int(match.group(1)))
-        return cite_link(turn, citation) if citation else match.group(0)
+        return cite_link(turn, citation, gone=citation["source"] in missing) if citation else match.group(0)
 
     body = re.sub(r"\[(\d{1,3})\]", link, e(answer["text"]))
     conflict = '<div class="cq-note">⚠ The sources disagree: both are cited.</div>' if answer.get("conflict") else ""
-    return (f'<div class="cq-answer cq-turn-{turn}">{body}{conflict}{render_understood(answer)}'
-            f'{render_actions(answer)}</div>')
+    return (f'<div class="cq-answer cq-turn-{turn}">{body}{conflict}{render_gone(answer, missing)}'
+            f'{render_understood(answer)}{render_actions(answer)}</div>')
 
 
 def render_streaming(text: str) -> str:
@@ -155,9 +168,10 @@ def refused(name: str, message: str) -> str:
     return f'<div class="cq-status-error" role="alert">✗ {e(name)}: {e(message)}</div>'
 
 
-def render_entry(entry: conv.Entry, turn: int, streaming: str = "", waiting: str = "") -> str:
+def render_entry(entry: conv.Entry, turn: int, streaming: str = "", waiting: str = "",
+                 missing: frozenset[str] = frozenset()) -> str:
     if entry["state"] == conv.ANSWERED:
-        return render_answer(entry["answer"], turn)
+        return render_answer(entry["answer"], turn, missing)
     if entry["state"] == conv.FAILED:
         return render_error(entry["error"])
     if entry["state"] == conv.ANSWERING:
@@ -165,11 +179,12 @@ def render_entry(entry: conv.Entry, turn: int, streaming: str = "", waiting: str
     return render_stopped(entry.get("partial", ""))
 
 
-def chat_messages(conversation: list[conv.Entry], streaming: str = "", waiting: str = "") -> list[dict[str, str]]:
+def chat_messages(conversation: list[conv.Entry], streaming: str = "", waiting: str = "",
+                  missing: frozenset[str] = frozenset()) -> list[dict[str, str]]:
     """The Chatbot's messages; `streaming` is the text so far of an entry still answering, `waiting` what
-    it shows before any (a model loading)."""
+    it shows before any (a model loading), `missing` the cited sources no longer in the index."""
     messages = []
     for turn, entry in enumerate(conversation):
         messages.append({"role": "user", "content": e(entry["question"])})
-        messages.append({"role": "assistant", "content": render_entry(entry, turn, streaming, waiting)})
+        messages.append({"role": "assistant", "content": render_entry(entry, turn, streaming, waiting, missing)})
     return messages
