@@ -352,6 +352,36 @@ def test_an_answer_citing_a_removed_document_is_marked_before_any_click(ui, assi
     assert 'class="cq-cite cq-cite-gone"' in shown and "Cites a document no longer in the index: Market fire" in shown
 
 
+# -- regenerate and edit the last question -------------------------------------------------------------------
+def test_regenerate_answers_the_last_question_again_in_place_of_its_answer(ui):
+    _, first = ask(ui, MERCURY)
+    _, last = ask(ui, STALLS, first["current"])
+    before = entries(ui, last)
+    *_, again = ui.chat.regenerate(last["current"], "extractive", 5)
+    after = entries(ui, dict(zip(OUTPUTS, again, strict=True)))
+    assert [e["question"] for e in after] == [MERCURY, STALLS] and after[0] == before[0]
+    assert after[1]["id"] == before[1]["id"] and after[1]["state"] == conv.ANSWERED
+
+
+def test_an_edited_last_question_replaces_it_and_its_answer(ui):
+    _, first = ask(ui, MERCURY)
+    _, last = ask(ui, STALLS, first["current"])
+    box, note, replacing = ui.chat.edit_last(last["current"])
+    assert box == STALLS and "Ask replaces it" in note and replacing == entries(ui, last)[1]["id"]
+    frames = list(ui.chat.respond("Who said no one was hurt?", last["current"], "extractive", 5, "", replacing))
+    shown = dict(zip(OUTPUTS, frames[-1], strict=True))
+    assert [e["question"] for e in entries(ui, shown)] == [MERCURY, "Who said no one was hurt?"]
+    assert "Ruth Okoro" in shown["chat"][-1]["content"] and shown["replacing"] == ""
+    assert ui.chat.cancel_edit() == ("", "")
+
+
+def test_only_the_last_answer_offers_regenerate_and_edit(ui):
+    _, first = ask(ui, MERCURY)
+    _, last = ask(ui, STALLS, first["current"])
+    answers = [m["content"] for m in last["chat"] if m["role"] == "assistant"]
+    assert "cq-regenerate" not in answers[0] and "cq-regenerate" in answers[1] and "cq-edit" in answers[1]
+
+
 # -- the conversation: reload, new chat, past conversations, export ----------------------------------------
 def test_a_reload_shows_the_open_conversation(ui):
     _, last = ask(ui, STALLS)

@@ -197,3 +197,25 @@ def test_a_draft_the_checks_withhold_shows_only_as_a_draft_and_leaves_only_the_d
     expect(shown).to_have_count(1)
     expect(shown).to_have_class(re.compile(r"\bcq-abstain\b"))
     assert "officer" not in page.locator("#cq-chat").inner_text() and "Draft" not in shown.inner_text()
+
+
+def test_regenerate_and_edit_work_on_the_last_question(page, slow):
+    slow.delay = 0.0
+    page.fill("#cq-question textarea", QUESTION)
+    page.click("#cq-ask")
+    page.locator(FINISHED).wait_for()
+    page.locator("#cq-chat button.cq-regenerate").click()
+    page.wait_for_function("() => document.querySelectorAll('#cq-chat button.cq-regenerate').length === 1 && "
+                           "!document.querySelector('#cq-chat .cq-streaming')")
+    expect(page.locator("#cq-ask")).to_be_enabled()
+    assert slow.asked == [QUESTION, QUESTION] and page.locator("#cq-chat .message-row.user-row").count() == 1
+
+    page.locator("#cq-chat button.cq-edit").click()
+    expect(page.locator("#cq-question textarea")).to_have_value(QUESTION)
+    expect(page.locator("#cq-question-note")).to_contain_text("Ask replaces it")
+    page.fill("#cq-question textarea", "When was the Arden clock tower restored?")
+    page.click("#cq-ask")
+    expect(page.locator("#cq-chat .message-row.user-row")).to_have_text(["When was the Arden clock tower restored?"])
+    page.locator(FINISHED).wait_for()
+    assert "2019" in page.locator("#cq-chat .cq-answer").inner_text()
+    expect(page.locator("#cq-question-note")).to_have_text("")

@@ -150,6 +150,11 @@ def build_app(assistant: Any | Callable[[str | None], Any], *, generator: str | 
                         example_list = gr.Dataset(components=[question], samples=[], label="Example questions",
                                                   visible=False, elem_id="cq-examples")
                         examples_shown = gr.State("")
+                        replacing = gr.State("")  # the last entry's id while its question is being edited
+                        # Pressed by the page's script from the buttons under the last answer.
+                        regenerate = gr.Button("Regenerate", visible="hidden", elem_id="cq-regenerate")
+                        edit_last = gr.Button("Edit question", visible="hidden", elem_id="cq-edit-last")
+                        cancel_edit = gr.Button("Cancel editing", visible="hidden", elem_id="cq-edit-cancel")
                         with gr.Row():
                             new_chat = gr.Button("New chat", size="sm", elem_id="cq-new-chat")
                             export = gr.DownloadButton("Export conversation", size="sm", visible=False,
@@ -189,12 +194,17 @@ def build_app(assistant: Any | Callable[[str | None], Any], *, generator: str | 
                         f'Past conversations are kept in: <code id="cq-chat-file">{e(str(chat_file))}</code>'
                         '</div>')
 
-        chat_outputs = [chat, current, panel, question, note, ask, stop, new_chat, conversations, export]
+        chat_outputs = [chat, current, panel, question, note, ask, stop, new_chat, conversations, export, replacing]
         asking = [current, generator_box, top_k_box, search]
         focus = {"fn": None, "js": FOCUS_QUESTION, **PRIVATE}
         # "once": Enter or a click while an answer runs asks nothing more.
-        gr.on([ask.click, question.submit], parts.chat.respond, [question, *asking], chat_outputs,
+        gr.on([ask.click, question.submit], parts.chat.respond, [question, *asking, replacing], chat_outputs,
               trigger_mode="once", concurrency_limit=4, **PRIVATE).then(**focus)
+        regenerate.click(parts.chat.regenerate, asking, chat_outputs, trigger_mode="once", concurrency_limit=4,
+                         **PRIVATE).then(**focus)
+        edit_last.click(parts.chat.edit_last, [current], [question, note, replacing], queue=False,
+                        **PRIVATE).then(**focus)
+        cancel_edit.click(parts.chat.cancel_edit, None, [note, replacing], queue=False, **PRIVATE)
         example_list.click(parts.chat.respond_example, [example_list, *asking], chat_outputs,
                            concurrency_limit=4, **PRIVATE).then(**focus)
         stop.click(parts.chat.stop, [question], [stop, question], queue=False, **PRIVATE).then(**focus)

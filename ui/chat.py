@@ -33,17 +33,18 @@ import gradio as gr
 from ui import conversation as conv
 from ui.errors import sentence
 from ui.evidence import LOADING, PANEL_HELP, SEARCHING, WRITING, render_citation_panel, render_panel_intro
-from ui.history import SHARED, Conversation, History
+from ui.history import SHARED, Conversation, History, title_from
 from ui.markdown import conversation_markdown
 from ui.progress import render_loading
-from ui.render import chat_messages, e
+from ui.render import EDITING, chat_messages, e
 from ui.settings import Assistants, model_name
 
 log = logging.getLogger("citeqa.ui")
 EXPORT_NAME = "citeqa-conversation.md"
 EXPORT_KEEP_SECONDS = 86_400
 PROGRESS_SECONDS = 1.0  # how often a loading model's progress is redrawn
-OUTPUTS = ("chat", "current", "panel", "question", "note", "ask", "stop", "new_chat", "conversations", "export")
+OUTPUTS = ("chat", "current", "panel", "question", "note", "ask", "stop", "new_chat", "conversations", "export",
+           "replacing")
 # What a page keeps while it shows a new chat: not "", which the browser's store never writes (it would keep
 # the conversation shown before, and a reload would bring that back).
 NO_CONVERSATION = "new"
@@ -178,13 +179,13 @@ class Chat:
         ident = conversation.id if conversation else NO_CONVERSATION
         entries = list(conversation.entries) if conversation else []
         return (chat_messages(entries, missing=self.missing(entries)), ident, panel, question, render_note(note),
-                *controls(False),
-                self.listing(ident, search, owner=owner), self.export(conversation))
+                *controls(False), self.listing(ident, search, owner=owner), self.export(conversation), "")
 
     # -- handlers ----------------------------------------------------------------------------------
     def respond(self, question: str, current: Any, generator: str | None = None, top_k: float | None = None,
-                search: str = "", request: gr.Request | None = None) -> Iterator[Frame]:
-        """Stream one answer into the open conversation (a new one for a new chat), until done or stopped."""
+                search: str = "", replacing: str = "", request: gr.Request | None = None) -> Iterator[Frame]:
+        """Stream one answer into the open conversation (a new one for a new chat), until done or stopped.
+        `replacing` is the id of its last entry when the question replaces it (edited, or asked again)."""
         from qa.assistant import clean_question
         from qa.errors import QuestionError
 
@@ -206,8 +207,15 @@ class Chat:
         owner = self.owner(request)
         entry = conv.asking(question)
         opened = self.conversation(current, request)
+        last = opened.entries[-1] if opened is not None and opened.entries else None
+        if last is not None and replacing and last.get("id") == replacing:
+            entry["id"] = replacing  # saved over the last entry
+            if len(opened.entries) == 1 and opened.title == title_from(last["question"]):
+                self.history.rename(opened.id, title_from(question), owner)
         if opened is None or not self.history.save_entry(opened.id, entry, owner):
             ident, entries = self.history.start(question, [entry], owner), [entry]
+        elif entry["id"] == replacing:
+            ident, entries = opened.id, [*opened.entries[:-1], entry]
         else:
             ident, entries = opened.id, conv.append(list(opened.entries), entry)
         running = self._running[session(request)] = Running(threading.Event(), question)
@@ -215,7 +223,7 @@ class Chat:
         try:
             missing = self.missing(entries)
             yield (chat_messages(entries, missing=missing), ident, SEARCHING, "", "", *controls(True),
-                   self.listing(ident, search, running=True, owner=owner), gr.skip())
+                   self.listing(ident, search, running=True, owner=owner), gr.skip(), "")
             writing = False
             for shown in answering:
                 if isinstance(shown, float):  # the model is loading: seconds so far
@@ -223,12 +231,11 @@ class Chat:
                     speeds = self.assistants.speeds
                     last = speeds.speed(model_name(name)).load_seconds if speeds else None
                     yield (chat_messages(entries, waiting=render_loading(name, shown, last), missing=missing),
-                           gr.skip(), LOADING,
-                           *(gr.skip(),) * 7)
+                           gr.skip(), LOADING, *skip_all()[3:])
                     continue
                 panel = gr.skip() if writing else WRITING
                 writing = True
-                yield (chat_messages(entries, shown, missing=missing), gr.skip(), panel, *(gr.skip(),) * 7)
+                yield (chat_messages(entries, shown, missing=missing), gr.skip(), panel, *skip_all()[3:])
         finally:
             answering.close()  # when Gradio closes this handler (the page went away): the model stops too
             if entries[-1]["state"] == conv.ANSWERING:
@@ -244,7 +251,31 @@ class Chat:
                         search: str = "", request: gr.Request | None = None) -> Iterator[Frame]:
         """An example clicked: asked at once, as if typed and sent."""
         question = sample[0] if isinstance(sample, list | tuple) and sample else str(sample or "")
-        yield from self.respond(question, current, generator, top_k, search, request)
+        yield from self.respond(question, current, generator, top_k, search, request=request)
+
+    def regenerate(self, current: Any, generator: str | None = None, top_k: float | None = None, search: str = "",
+                   request: gr.Request | None = None) -> Iterator[Frame]:
+        """Regenerate pressed: the last question asked again, its new answer in place of the last."""
+        conversation = self.conversation(current, request)
+        if conversation is None or not conversation.entries:
+            yield skip_all()
+            return
+        last = conversation.entries[-1]
+        yield from self.respond(last["question"], current, generator, top_k, search, last.get("id", ""), request)
+
+    def edit_last(self, current: Any, request: gr.Request | None = None) -> tuple[Any, str, str]:
+        """Edit question pressed: (the question box with the last question, the note saying Ask replaces it,
+        the id of the entry it replaces)."""
+        conversation = self.conversation(current, request)
+        if conversation is None or not conversation.entries:
+            return gr.skip(), "", ""
+        last = conversation.entries[-1]
+        return last["question"], EDITING, last.get("id", "")
+
+    @staticmethod
+    def cancel_edit() -> tuple[str, str]:
+        """(the note, the entry replaced): the next question is asked after the last again."""
+        return "", ""
 
     def _load(self, generator: str | None, stop: threading.Event) -> Iterator[float]:
         """Load the generator's model in a thread, yielding the seconds so far every PROGRESS_SECONDS."""

@@ -65,8 +65,9 @@ a.cq-cite-gone { text-decoration: line-through; }
 .cq-draft-label { font-size: 0.8em; font-weight: 600; }
 .cq-draft-text { white-space: pre-wrap; font-style: italic; }
 .cq-actions { display: flex; flex-wrap: wrap; gap: 10px; align-items: baseline; margin-top: 6px; font-size: 0.8em; }
-.cq-copy { border: 1px solid var(--border-color-primary); border-radius: 4px; padding: 0 8px; background: none;
-  color: inherit; cursor: pointer; font: inherit; }
+.cq-copy, .cq-again button, .cq-edit-cancel { border: 1px solid var(--border-color-primary); border-radius: 4px;
+  padding: 0 8px; background: none; color: inherit; cursor: pointer; font: inherit; }
+.cq-again { display: flex; gap: 10px; margin-top: 6px; font-size: 0.8em; }
 .cq-details summary { cursor: pointer; }
 .cq-details > div { margin-top: 2px; }
 .cq-md { display: none; }
@@ -207,6 +208,15 @@ HEAD = """
     if (target.closest("#cq-history label")) setTimeout(foldSidebar, 150);
     var cite = target.closest('a[href^="%(cite)s"]');
     var back = target.closest('a[href^="%(turn)s"]');
+    var again = target.closest("button.cq-regenerate, button.cq-edit, button.cq-edit-cancel");
+    if (again) {  // the chat's hidden buttons do it on the server
+      event.preventDefault();
+      var which = again.classList.contains("cq-regenerate") ? "#cq-regenerate" :
+        again.classList.contains("cq-edit") ? "#cq-edit-last" : "#cq-edit-cancel";
+      var hidden = document.querySelector(which);
+      if (hidden) hidden.click();
+      return;
+    }
     var button = target.closest("button.cq-copy");
     if (!cite && !back && !button) return;
     event.preventDefault();

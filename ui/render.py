@@ -143,6 +143,13 @@ def render_streaming(text: str) -> str:
             f'<div class="cq-draft-text">{e(text)} …</div></div>')
 
 
+# Under the last answer: ask it again, or edit the question (the page's script presses the chat's hidden buttons).
+AGAIN = ('<div class="cq-again"><button class="cq-regenerate" title="Ask the last question again">Regenerate</button>'
+         '<button class="cq-edit" title="Change the last question and ask it instead">Edit question</button></div>')
+EDITING = ('<div class="cq-note cq-editing" role="status">Editing your last question: Ask replaces it and its answer. '
+           '<button class="cq-edit-cancel">Cancel</button></div>')
+
+
 def render_stopped(partial: str = "") -> str:
     """A stopped answer keeps what was written, marked as incomplete."""
     if not partial.strip():
@@ -185,6 +192,9 @@ def chat_messages(conversation: list[conv.Entry], streaming: str = "", waiting: 
     it shows before any (a model loading), `missing` the cited sources no longer in the index."""
     messages = []
     for turn, entry in enumerate(conversation):
+        shown = render_entry(entry, turn, streaming, waiting, missing)
+        if turn == len(conversation) - 1 and entry["state"] != conv.ANSWERING:
+            shown += AGAIN
         messages.append({"role": "user", "content": e(entry["question"])})
-        messages.append({"role": "assistant", "content": render_entry(entry, turn, streaming, waiting, missing)})
+        messages.append({"role": "assistant", "content": shown})
     return messages
