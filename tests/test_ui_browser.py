@@ -153,17 +153,24 @@ def save_screenshots(page, browser, server) -> None:
     """docs/chat.png: an answer, its cited sentence and the past conversations; docs/chat-phone.png: the
     past conversations opened on a phone."""
     with chat_page(browser, server, context=page.context) as other:  # two earlier conversations in the list
+        other.click("#cq-new-chat")  # this browser's other tab opens on the same conversation
+        expect(other.locator("#cq-chat .message-row")).to_have_count(0)
         ask(other, "Who is the Home Secretary?")
         other.click("#cq-new-chat")
         expect(other.locator("#cq-chat .message-row")).to_have_count(0)
         ask(other, "What will Martyn Blake face?")
     page.reload()
     expect(page.locator("#cq-history label")).to_have_count(3)
+    page.locator("#cq-history label", has_text=SHOT).click()  # the other tab left its own conversation open
+    expect(page.locator("#cq-chat .message-row.user-row")).to_have_text([SHOT])
     page.locator("#cq-chat a.cq-cite").first.click()
     page.locator("#cq-panel mark").wait_for()
     page.wait_for_timeout(500)  # let the scroll settle before the picture
     page.screenshot(path=SCREENSHOT)
-    with chat_page(browser, server, width=420, height=900) as phone:
+    with chat_page(browser, server, context=page.context) as phone:  # the same browser, its list, on a phone
+        phone.set_viewport_size({"width": 420, "height": 900})
+        phone.reload()
+        expect(phone.locator("#cq-ask")).to_be_enabled()
         phone.locator(".sidebar .toggle-button").click()
         expect(phone.locator("#cq-history label").first).to_be_in_viewport()
         phone.wait_for_timeout(500)  # the sidebar slides in
