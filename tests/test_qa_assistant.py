@@ -79,7 +79,8 @@ def test_stream_yields_pieces_then_the_answer(assistant):
 
 
 def test_a_second_draft_streams_as_a_redraft(tmp_path, corpus, embedder):
-    judged = Assistant(index_dir=tmp_path / "judged", generator=ScriptedGenerator("unknown. The officer shot the masons."),
+    refusal = ScriptedGenerator("unknown. The officer shot the masons.")
+    judged = Assistant(index_dir=tmp_path / "judged", generator=refusal,
                        embedder=embedder)  # the trained judge: a refusal where the documents answer is drafted again
     judged.add([corpus])
     items = list(judged.stream("How many stalls did the fire destroy?"))

@@ -204,9 +204,10 @@ def test_regenerate_and_edit_work_on_the_last_question(page, slow):
     page.fill("#cq-question textarea", QUESTION)
     page.click("#cq-ask")
     page.locator(FINISHED).wait_for()
+    slow.delay = 0.2  # long enough to see the new answer being written
     page.locator("#cq-chat button.cq-regenerate").click()
-    page.wait_for_function("() => document.querySelectorAll('#cq-chat button.cq-regenerate').length === 1 && "
-                           "!document.querySelector('#cq-chat .cq-streaming')")
+    page.locator("#cq-chat .cq-draft").wait_for()
+    page.locator("#cq-chat .cq-draft").wait_for(state="detached")
     expect(page.locator("#cq-ask")).to_be_enabled()
     assert slow.asked == [QUESTION, QUESTION] and page.locator("#cq-chat .message-row.user-row").count() == 1
 

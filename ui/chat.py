@@ -207,10 +207,10 @@ class Chat:
         owner = self.owner(request)
         entry = conv.asking(question)
         opened = self.conversation(current, request)
-        last = opened.entries[-1] if opened is not None and opened.entries else None
-        if last is not None and replacing and last.get("id") == replacing:
+        previous = opened.entries[-1] if opened is not None and opened.entries else None
+        if previous is not None and replacing and previous.get("id") == replacing:
             entry["id"] = replacing  # saved over the last entry
-            if len(opened.entries) == 1 and opened.title == title_from(last["question"]):
+            if len(opened.entries) == 1 and opened.title == title_from(previous["question"]):
                 self.history.rename(opened.id, title_from(question), owner)
         if opened is None or not self.history.save_entry(opened.id, entry, owner):
             ident, entries = self.history.start(question, [entry], owner), [entry]

@@ -1,9 +1,9 @@
 """Example questions that the indexed documents answer, ready at once on every page load.
 
 The examples are written from the newest documents themselves (`ui.phrasing`), each asking for a fact; the
-seed articles, while all indexed, bring the seed questions written for them. A candidate is offered only once it was
-answered with a citation, without abstaining, and for a question about a name, with a cited sentence that
-names it. The check quotes (the extractive generator), so it takes well under a second per candidate and
+seed articles, while all indexed, bring the seed questions written for them. A candidate is offered only once
+it was answered with a citation, without abstaining, and for a question about a name, with a cited sentence
+that names it. The check quotes (the extractive generator), so it takes well under a second per candidate and
 never keeps the model from a reader's question.
 
 What passed is kept per set of documents (their sources and contents), in memory and in the chat's SQLite
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ui.chatdb import transaction
+from ui.chatdb import default_path, transaction
 from ui.phrasing import Candidate, document_questions
 
 log = logging.getLogger("citeqa.ui")
@@ -83,6 +83,7 @@ def candidates(assistant: Any, documents: list[Any]) -> list[Candidate]:
 
 
 def derived_candidates(assistant: Any, documents: list[Any]) -> list[Candidate]:
+    """Questions written from the newest documents (`ui.phrasing`)."""
     newest = sorted(documents, key=lambda d: -d.indexed_at)[:DOCUMENTS_READ]
     per_document = [document_questions(assistant.document_text(d.source), NAMES_PER_DOCUMENT) for d in newest]
     in_turn = [forms for rank in range(NAMES_PER_DOCUMENT) for group in per_document if rank < len(group)
@@ -267,6 +268,4 @@ class ExampleFinder:
 def prepare(assistant: Any, timeout: float = 120.0) -> list[str]:
     """Find and keep the example questions of the index's documents now, where the index changed (`citeqa index`),
     so that a chat started on it offers them at its first page load instead of checking them then."""
-    from ui.chatdb import default_path
-
     return ExampleFinder(assistant, ExampleCache(default_path(assistant.index.root))).wait(timeout)

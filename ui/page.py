@@ -1,10 +1,12 @@
 """How the page looks and the little it does in the browser: theme, CSS and one script in the head.
 
 The script keeps this browser's id in a cookie (`ui.chat.BROWSER_COOKIE`, renewed on each visit): each
-browser has its own list of past conversations. It handles three clicks. A citation marker writes "<turn>:<marker>:<nonce>" into a visually
-hidden textbox, whose change event renders the Evidence panel on the server; the script then scrolls the
-highlighted sentence into view when it is not (on a phone the panel sits below the chat). "Copy" puts
-the answer's Markdown, kept hidden beside the button, on the clipboard. "Back to the answer" scrolls back.
+browser has its own list of past conversations. It labels each message with its plain text, and handles
+these clicks. A citation marker writes "<turn>:<marker>:<nonce>" into a visually hidden textbox, whose change
+event renders the Evidence panel on the server; the script then scrolls the highlighted sentence into view
+when it is not (on a phone the panel sits below the chat). "Copy" puts the answer's Markdown, kept hidden
+beside the button, on the clipboard. "Back to the answer" scrolls back.
+"Regenerate", "Edit question" and its "Cancel" press the chat's hidden buttons of the same names.
 On a phone the list of past conversations starts folded away, and folds again once one is chosen.
 `FOCUS_QUESTION` puts the cursor back in the question box after an answer (not on a phone, where it would
 pop the keyboard up over the answer).
@@ -236,8 +238,8 @@ HEAD = """
   }, true);
 })();
 </script>
-""" % {"target": CITE_TARGET_ID, "cookie": BROWSER_COOKIE, "cite": CITE_PREFIX, "cite_cut": len(CITE_PREFIX), "turn": TURN_PREFIX,
-       "turn_cut": len(TURN_PREFIX), "overlay": SIDEBAR_OVERLAY_PX}
+""" % {"target": CITE_TARGET_ID, "cookie": BROWSER_COOKIE, "cite": CITE_PREFIX, "cite_cut": len(CITE_PREFIX),
+       "turn": TURN_PREFIX, "turn_cut": len(TURN_PREFIX), "overlay": SIDEBAR_OVERLAY_PX}
 
 
 def theme() -> gr.themes.Base:
