@@ -32,7 +32,21 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), indent=2))
     else:  # each skipped file was already logged once, with its reason
         print(f"{index.root}: {report.summary()}")
+    if report.added or report.updated or report.removed:
+        prepare_examples(index)
     return 0
+
+
+def prepare_examples(index) -> None:
+    """The chat's example questions for the changed index, found now and kept beside it (`ui.examples.prepare`):
+    `citeqa chat` then shows them on its first page load."""
+    from qa.assistant import Assistant
+    from ui.examples import prepare
+
+    try:
+        prepare(Assistant(index=index, generator="extractive"))
+    except Exception as exc:  # the index is written; the chat finds its examples itself
+        logging.getLogger("citeqa").warning("could not prepare the chat's example questions: %s", exc)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -57,6 +71,8 @@ def cmd_remove(args: argparse.Namespace) -> int:
     require_index(index)
     report = index.remove(args.sources)
     print(f"{index.root}: {report.summary()}")
+    if report.removed:
+        prepare_examples(index)
     return 0
 
 

@@ -8,6 +8,13 @@ from typing import Any
 from index.documents import Passage
 
 
+class Redraft(str):
+    """A streamed piece that begins another draft (a repair's): the text streamed before it is withdrawn, so a
+    reader showing the stream starts again from it. Still a str: joining the pieces works as before."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """A sentence offered to the generator as source [marker]; offsets are into its document's text."""

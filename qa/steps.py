@@ -21,7 +21,7 @@ from typing import Protocol
 
 from index.corpus import Index
 from qa.analysis import Form, Kind, QuestionAnalysis, analyse, holds_kind
-from qa.answer import Citation, Confidence, Evidence
+from qa.answer import Citation, Confidence, Evidence, Redraft
 from qa.citing import CitedClaim, cite, subjects
 from qa.conflicts import find_conflict
 from qa.evidence import EvidenceSelector
@@ -143,13 +143,15 @@ class Generate:
 
     def run(self, work: Work) -> Iterator[str]:
         work.pieces = []
+        again = bool(work.draft)  # a second draft: its first piece says the first one is withdrawn
         with self.lock, closing(self.generator.stream(work.prompt)) as generated:
             for piece in generated:
                 if not work.pieces:
                     work.timings.setdefault("first_token", time.perf_counter() - work.started)
                 work.pieces.append(piece)
                 if piece.text:
-                    yield piece.text
+                    yield Redraft(piece.text) if again else piece.text
+                    again = False
         work.calls += self.generator.name != "extractive"
         work.draft = "".join(p.text for p in work.pieces).strip()
         work.answer = work.draft

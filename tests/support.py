@@ -185,9 +185,11 @@ def chromium():
 
 
 @contextlib.contextmanager
-def chat_page(browser, url: str, width: int = 1280, height: int = 860, **options):
-    """A fresh browser context (its own localStorage) on the chat; JavaScript dialogs are recorded and dismissed."""
-    context = browser.new_context(viewport={"width": width, "height": height}, **options)
+def chat_page(browser, url: str, width: int = 1280, height: int = 860, context=None, **options):
+    """The chat in a fresh browser context (another browser: its own cookies and localStorage), or in a new tab of
+    `context`; JavaScript dialogs are recorded and dismissed."""
+    owned = context is None
+    context = context or browser.new_context(viewport={"width": width, "height": height}, **options)
     page = context.new_page()
     page.set_default_timeout(30_000)
     dialogs: list[str] = []
@@ -195,11 +197,13 @@ def chat_page(browser, url: str, width: int = 1280, height: int = 860, **options
     page.dialogs = dialogs
     page.goto(url)
     page.wait_for_selector("#cq-question textarea")
-    expect(page.locator("#cq-ask")).to_be_enabled()  # the stored conversation is back
+    expect(page.locator("#cq-ask")).to_be_enabled(timeout=30_000)  # the stored conversation is back
     try:
         yield page
     finally:
-        context.close()
+        page.close()
+        if owned:
+            context.close()
 
 
 def expect(locator):

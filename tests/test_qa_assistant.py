@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.answer import Answer, Evidence
+from qa.answer import Answer, Evidence, Redraft
 from qa.assistant import Assistant
 from qa.errors import QuestionError
 from qa.judge import LANGUAGE_MODEL, Heads, Judge, Weights
@@ -76,6 +76,17 @@ def test_stream_yields_pieces_then_the_answer(assistant):
     items = list(assistant.with_generator(ScriptedGenerator("Alice Grant")).stream(
         "Who cut the ribbon on the Harbour Bridge?"))
     assert items[:-1] == ["Alice", " Grant"] and isinstance(items[-1], Answer)
+
+
+def test_a_second_draft_streams_as_a_redraft(tmp_path, corpus, embedder):
+    refusal = ScriptedGenerator("unknown. The officer shot the masons.")
+    judged = Assistant(index_dir=tmp_path / "judged", generator=refusal,
+                       embedder=embedder)  # the trained judge: a refusal where the documents answer is drafted again
+    judged.add([corpus])
+    items = list(judged.stream("How many stalls did the fire destroy?"))
+    pieces = items[:-1]
+    again = [n for n, piece in enumerate(pieces) if isinstance(piece, Redraft)]
+    assert again and not isinstance(pieces[0], Redraft) and "".join(pieces[again[-1]:]).startswith("unknown.")
 
 
 def test_follow_up_uses_the_history(assistant):

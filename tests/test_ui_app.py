@@ -36,6 +36,7 @@ CORPUS = {
     EVIL_NAME: EVIL_TEXT,
 }
 STALLS = "How many stalls did the fire destroy?"
+WITHHELD = "unknown. The officer shot the masons."  # a draft the checks withhold (no sentence states it)
 MERCURY = "What is the boiling point of mercury?"
 OUTPUTS = list(OUTPUT_NAMES)
 
@@ -93,6 +94,19 @@ def test_searching_gives_way_once_the_answer_streams(ui):
     writing = dict(zip(OUTPUTS, frames[1], strict=True))
     assert "Searching" not in writing["panel"] and "Writing the answer" in writing["panel"]
     assert "Searching" not in writing["chat"][1]["content"] and "40 stalls" in writing["chat"][1]["content"]
+
+
+def test_a_draft_shows_as_a_draft_and_a_withheld_one_leaves_only_the_decline(ui, assistant):
+    from tests.support import ScriptedGenerator
+
+    rejected = build_app(assistant.with_generator(ScriptedGenerator(WITHHELD))).citeqa  # the checks withhold it
+    frames = [dict(zip(OUTPUTS, frame, strict=True)) for frame in rejected.chat.respond(STALLS, "")]
+    drafts = [f["chat"][1]["content"] for f in frames[:-1] if "masons" in str(f["chat"])]
+    assert drafts and all('class="cq-answer cq-streaming cq-draft"' in shown and "checking" in shown
+                          for shown in drafts)
+    final = frames[-1]["chat"][1]["content"]
+    shown, folded = final.split('<details class="cq-details">')  # what the generator wrote, only under details
+    assert "cq-abstain" in shown and "masons" not in shown and "cq-draft" not in final and "masons" in folded
 
 
 def test_the_answer_shows_clickable_markers(ui):
@@ -330,6 +344,44 @@ def test_a_citation_of_a_removed_document_shows_the_sentence_alone(ui, assistant
     assert "no longer in the index" in panel and "<mark>" in panel
 
 
+def test_an_answer_citing_a_removed_document_is_marked_before_any_click(ui, assistant):
+    _, last = ask(ui, STALLS)
+    assert "cq-cite-gone" not in last["chat"][1]["content"]
+    assistant.remove("market.html")
+    shown = dict(zip(OUTPUTS, ui.chat.restore(last["current"]), strict=True))["chat"][1]["content"]
+    assert 'class="cq-cite cq-cite-gone"' in shown and "Cites a document no longer in the index: Market fire" in shown
+
+
+# -- regenerate and edit the last question -------------------------------------------------------------------
+def test_regenerate_answers_the_last_question_again_in_place_of_its_answer(ui):
+    _, first = ask(ui, MERCURY)
+    _, last = ask(ui, STALLS, first["current"])
+    before = entries(ui, last)
+    *_, again = ui.chat.regenerate(last["current"], "extractive", 5)
+    after = entries(ui, dict(zip(OUTPUTS, again, strict=True)))
+    assert [e["question"] for e in after] == [MERCURY, STALLS] and after[0] == before[0]
+    assert after[1]["id"] == before[1]["id"] and after[1]["state"] == conv.ANSWERED
+
+
+def test_an_edited_last_question_replaces_it_and_its_answer(ui):
+    _, first = ask(ui, MERCURY)
+    _, last = ask(ui, STALLS, first["current"])
+    box, note, replacing = ui.chat.edit_last(last["current"])
+    assert box == STALLS and "Ask replaces it" in note and replacing == entries(ui, last)[1]["id"]
+    frames = list(ui.chat.respond("Who said no one was hurt?", last["current"], "extractive", 5, "", replacing))
+    shown = dict(zip(OUTPUTS, frames[-1], strict=True))
+    assert [e["question"] for e in entries(ui, shown)] == [MERCURY, "Who said no one was hurt?"]
+    assert "Ruth Okoro" in shown["chat"][-1]["content"] and shown["replacing"] == ""
+    assert ui.chat.cancel_edit() == ("", "")
+
+
+def test_only_the_last_answer_offers_regenerate_and_edit(ui):
+    _, first = ask(ui, MERCURY)
+    _, last = ask(ui, STALLS, first["current"])
+    answers = [m["content"] for m in last["chat"] if m["role"] == "assistant"]
+    assert "cq-regenerate" not in answers[0] and "cq-regenerate" in answers[1] and "cq-edit" in answers[1]
+
+
 # -- the conversation: reload, new chat, past conversations, export ----------------------------------------
 def test_a_reload_shows_the_open_conversation(ui):
     _, last = ask(ui, STALLS)
@@ -473,6 +525,8 @@ def test_cli_flags_fit_the_citeqa_parser():
 
     args = build_parser().parse_args(["chat", "--index", "somewhere", "--port", "7999"])
     assert args.host == "127.0.0.1" and args.index == "somewhere" and args.port == 7999
+    assert not args.shared_conversations  # each browser its own list unless asked
+    assert build_parser().parse_args(["chat", "--shared-conversations"]).shared_conversations
 
 
 def test_exports_older_than_a_day_are_deleted(ui):

@@ -9,6 +9,7 @@ with its past conversations at desktop width, and the list of past conversations
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -53,15 +54,31 @@ CONTRAST = """element => {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, embedder):
-    """The real command on a fresh index of exactly the seed articles."""
+def index(tmp_path_factory, embedder) -> Path:
+    """A fresh index of exactly the seed articles, its example questions found as `citeqa index` finds them."""
     require_chromium()
     from qa.assistant import Assistant
+    from ui.examples import prepare
 
     root = tmp_path_factory.mktemp("chat")
-    report = Assistant(index_dir=root / "idx", generator="extractive", embedder=embedder).add([REPO / "seeds"])
+    assistant = Assistant(index_dir=root / "idx", generator="extractive", embedder=embedder)
+    report = assistant.add([REPO / "seeds"])
     assert not report.skipped and len(report.added) == 2
-    with chat_server(root / "idx", root / "server.log", "--host", "127.0.0.1") as (url, _):
+    assert prepare(assistant)
+    return root / "idx"
+
+
+@pytest.fixture(scope="module")
+def kept_examples(index) -> list[tuple]:
+    """The example questions kept beside the index before the server starts: (documents, found, when found)."""
+    with sqlite3.connect(index / "chat.sqlite3") as db:
+        return db.execute("SELECT documents, found, at FROM examples").fetchall()
+
+
+@pytest.fixture(scope="module")
+def server(index, kept_examples):
+    """The real command, started on that index."""
+    with chat_server(index, index.parent / "server.log", "--host", "127.0.0.1") as (url, _):
         yield url + "/"
 
 
@@ -102,6 +119,21 @@ def click_example(page, question: str) -> None:
     expect(page.locator("#cq-ask")).to_be_enabled()
 
 
+def test_a_fresh_server_shows_what_is_indexed_and_examples_kept_beforehand_in_the_first_view(browser, server, index,
+                                                                                                 kept_examples):
+    with chat_page(browser, server, width=1280, height=800) as page:
+        examples = page.locator("#cq-examples button")
+        expect(examples.first).to_be_visible()
+        assert sorted(examples.all_inner_texts()) == sorted(SEED_EXAMPLES)
+        assert examples.last.bounding_box()["y"] + examples.last.bounding_box()["height"] <= 800  # no scrolling
+        welcome = page.locator("#cq-chat .cq-welcome")
+        expect(welcome).to_contain_text("Ask about your 2 documents")
+        expect(welcome.locator("li")).to_have_count(2)  # the documents by title
+        assert "Chris Kaba" in welcome.inner_text()
+    with sqlite3.connect(index / "chat.sqlite3") as db:  # none was checked at the page load, nor at the start
+        assert db.execute("SELECT documents, found, at FROM examples").fetchall() == kept_examples
+
+
 def test_an_example_click_asks_it_and_a_citation_shows_the_sentence_highlighted(page, browser, server):
     click_example(page, SHOT)
     assert page.locator("#cq-chat .message-row.user-row").inner_text().strip() == SHOT
@@ -120,18 +152,25 @@ def test_an_example_click_asks_it_and_a_citation_shows_the_sentence_highlighted(
 def save_screenshots(page, browser, server) -> None:
     """docs/chat.png: an answer, its cited sentence and the past conversations; docs/chat-phone.png: the
     past conversations opened on a phone."""
-    with chat_page(browser, server) as other:  # two earlier conversations in the list
+    with chat_page(browser, server, context=page.context) as other:  # two earlier conversations in the list
+        other.click("#cq-new-chat")  # this browser's other tab opens on the same conversation
+        expect(other.locator("#cq-chat .message-row")).to_have_count(0)
         ask(other, "Who is the Home Secretary?")
         other.click("#cq-new-chat")
         expect(other.locator("#cq-chat .message-row")).to_have_count(0)
         ask(other, "What will Martyn Blake face?")
     page.reload()
     expect(page.locator("#cq-history label")).to_have_count(3)
+    page.locator("#cq-history label", has_text=SHOT).click()  # the other tab left its own conversation open
+    expect(page.locator("#cq-chat .message-row.user-row")).to_have_text([SHOT])
     page.locator("#cq-chat a.cq-cite").first.click()
     page.locator("#cq-panel mark").wait_for()
     page.wait_for_timeout(500)  # let the scroll settle before the picture
     page.screenshot(path=SCREENSHOT)
-    with chat_page(browser, server, width=420, height=900) as phone:
+    with chat_page(browser, server, context=page.context) as phone:  # the same browser, its list, on a phone
+        phone.set_viewport_size({"width": 420, "height": 900})
+        phone.reload()
+        expect(phone.locator("#cq-ask")).to_be_enabled()
         phone.locator(".sidebar .toggle-button").click()
         expect(phone.locator("#cq-history label").first).to_be_in_viewport()
         phone.wait_for_timeout(500)  # the sidebar slides in
@@ -154,7 +193,7 @@ def test_a_follow_up_uses_the_conversation(page):
     ask(page, "How old was he?")
     answer = last_answer(page)
     assert answer.locator("a.cq-cite").count() >= 1
-    assert "Kaba" in answer.locator(".cq-note", has_text="Understood as").inner_text()
+    assert answer.locator(".cq-understood").inner_text() == "Understood “he” as Chris Kaba."
 
 
 def test_an_abstention_is_visibly_different(page):

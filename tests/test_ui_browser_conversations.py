@@ -3,6 +3,8 @@ invented articles: kept through New chat and a restart of the server, reopened, 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.support import FERRY_AND_GARDEN, ask, chat_page, chat_server, chromium, expect, write_corpus
@@ -29,8 +31,12 @@ def browser():
         yield browser
 
 
+FERRY_LINE = rf"^\s*\d{{1,2}} \w{{3}} \d{{4}}, \d\d:\d\d\s+{re.escape(FERRY)}$"  # its date and time, then its title
+
+
 def titles(page) -> list[str]:
-    return [t.strip() for t in page.locator("#cq-history label").all_inner_texts()]
+    """The list's titles, newest first, without their dates."""
+    return [t.strip().split("\n")[-1] for t in page.locator("#cq-history label").all_inner_texts()]
 
 
 def new_chat(page) -> None:
@@ -39,13 +45,16 @@ def new_chat(page) -> None:
 
 
 def test_a_conversation_survives_new_chat_and_a_restart_and_can_be_reopened_and_deleted(index, browser, tmp_path):
-    with chat_server(index / "idx", tmp_path / "first.log") as (url, _), chat_page(browser, url + "/") as page:
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    with chat_server(index / "idx", tmp_path / "first.log") as (url, _), chat_page(browser, url + "/",
+                                                                                    context=context) as page:
         ask(page, FERRY)
         new_chat(page)
-        expect(page.locator("#cq-history label")).to_have_text([FERRY])
+        expect(page.locator("#cq-history label")).to_have_text([re.compile(FERRY_LINE)])
 
-    with chat_server(index / "idx", tmp_path / "second.log") as (url, _), chat_page(browser, url + "/") as page:
-        expect(page.locator("#cq-history label")).to_have_text([FERRY])  # a new browser, a new server process
+    with chat_server(index / "idx", tmp_path / "second.log") as (url, _), chat_page(browser, url + "/",
+                                                                                     context=context) as page:
+        expect(page.locator("#cq-history label")).to_have_text([re.compile(FERRY_LINE)])  # a new server process
         page.locator("#cq-history label", has_text=FERRY).click()
         expect(page.locator("#cq-chat .message-row.user-row")).to_have_text([FERRY])
         assert "Ines Marlow" in page.locator("#cq-chat .cq-answer").inner_text()
@@ -59,6 +68,20 @@ def test_a_conversation_survives_new_chat_and_a_restart_and_can_be_reopened_and_
         page.reload()
         expect(page.locator("#cq-ask")).to_be_enabled()
         assert titles(page) == []
+    context.close()
+
+
+def test_two_browsers_do_not_see_each_others_conversations(index, browser, tmp_path):
+    with chat_server(index / "idx", tmp_path / "server.log") as (url, _):
+        with chat_page(browser, url + "/") as first, chat_page(browser, url + "/") as second:
+            ask(first, FERRY)
+            ask(second, GARDEN)
+            second.reload()
+            expect(second.locator("#cq-history label")).to_have_count(1)
+            assert titles(second) == [GARDEN]
+            first.reload()
+            expect(first.locator("#cq-history label")).to_have_count(1)
+            assert titles(first) == [FERRY]
 
 
 def test_conversations_are_renamed_and_found_by_title(index, browser, tmp_path):
@@ -68,11 +91,13 @@ def test_conversations_are_renamed_and_found_by_title(index, browser, tmp_path):
         ask(page, FERRY)
         assert titles(page)[:2] == [FERRY, GARDEN]  # newest first
         page.click("#cq-rename")
-        page.fill("#cq-rename-title input", "Ferry timetable")
+        expect(page.locator("#cq-rename-title input")).to_be_focused()  # ready to type over
+        page.keyboard.type("Ferry timetable")
         page.click("#cq-rename-save")
-        expect(page.locator("#cq-history label").first).to_have_text("Ferry timetable")
+        expect(page.locator("#cq-history label").first).to_contain_text("Ferry timetable")
         page.fill("#cq-history-search input", "garden")
-        expect(page.locator("#cq-history label")).to_have_text([GARDEN])
+        expect(page.locator("#cq-history label")).to_have_count(1)
+        assert titles(page) == [GARDEN]
 
 
 def test_the_list_folds_away_on_a_phone_and_opens_a_conversation(index, browser, tmp_path):

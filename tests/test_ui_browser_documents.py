@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support import FERRY_AND_GARDEN, ask, chat_page, chromium, expect, served, write_corpus
+from tests.test_ui_examples import DEFINITION
 from ui.examples import SEED_EXAMPLES
 
 pytestmark = [
@@ -136,6 +137,9 @@ def test_upload_then_remove_after_a_confirmation(page, tmp_path):
     page.locator("#cq-upload-status", has_text="orchard notes.md: removed from the index").wait_for()
     assert page.locator("#cq-documents tr", has_text="orchard notes.md").count() == 0
     assert not page.dialogs
+    page.reload()  # the answer citing it is marked, before its marker is clicked
+    expect(page.locator("#cq-chat .cq-gone")).to_contain_text("no longer in the index: Orchard news")
+    expect(page.locator("#cq-chat a.cq-cite-gone")).to_have_count(1)
 
 
 BAKERY = "# Bakery news\n\nBaker Tilda Marsh, 47, opened the Fenwick Bakery in 2020. Tilda Marsh said the bread " \
@@ -156,7 +160,9 @@ def test_examples_change_after_an_upload_and_after_a_removal(page, tmp_path):
     page.click("#cq-add")
     page.locator("#cq-upload-status", has_text="bakery.md: added").wait_for()
     page.click("button[role=tab]:has-text('Chat')")
-    expect(page.locator("#cq-examples")).to_contain_text("Fenwick Bakery", timeout=30_000)
+    expect(page.locator("#cq-examples")).to_contain_text("Who opened the Fenwick Bakery in 2020?", timeout=30_000)
+    offered = page.locator("#cq-examples button").all_inner_texts()
+    assert not [q for q in offered if DEFINITION.match(q.strip())], offered  # each asks for a fact
 
     open_documents(page)
     choose_to_remove(page, "Bakery news (bakery.md)")
@@ -179,3 +185,63 @@ def test_refused_uploads_are_named_as_uploaded_and_stand_out(page, tmp_path):
     expect(refused).to_have_text("✗ empty.txt: the file is empty", timeout=30_000)
     colour = refused.evaluate("element => getComputedStyle(element).color")
     assert colour != page.locator("#cq-documents").evaluate("element => getComputedStyle(element).color")
+
+
+# What sticks out past the right edge of the window and is not inside a box that scrolls sideways and fits.
+STICKING_OUT = """() => {
+  const width = window.innerWidth;
+  const fits = element => element.getBoundingClientRect().right <= width + 1;
+  const scrolls = element => ["auto", "scroll"].includes(getComputedStyle(element).overflowX);
+  const out = [];
+  for (const element of document.querySelectorAll("body *")) {
+    const box = element.getBoundingClientRect();
+    if (!box.width || !box.height || fits(element)) continue;
+    let held = false;
+    for (let up = element.parentElement; up && !held; up = up.parentElement) held = scrolls(up) && fits(up);
+    if (!held) out.push(`${element.tagName}#${element.id}.${element.className}`);
+  }
+  return {page: document.documentElement.scrollWidth - width, out: out.slice(0, 5)};
+}"""
+TABS = ["Chat", "Documents", "Settings"]
+
+
+def open_tab(page, tab: str) -> None:
+    page.click(f"button[role=tab]:has-text('{tab}')")
+    expect(page.locator("button[role=tab][aria-selected=true]")).to_have_text(tab)
+
+
+@pytest.mark.parametrize("width", [360, 420])
+def test_every_tab_fits_a_phone_and_a_wide_table_scrolls_in_its_box(server, width):
+    browser, url = server
+    with chat_page(browser, url, width=width, height=800) as page:
+        ask(page, "Who said the crossings would run hourly?")
+        for tab in TABS:
+            open_tab(page, tab)
+            page.locator("#cq-speeds table" if tab == "Settings" else "body").first.wait_for()
+            assert page.evaluate(STICKING_OUT) == {"page": 0, "out": []}, tab
+        speeds = page.locator("#cq-speeds .cq-docs")
+        assert speeds.evaluate("box => box.scrollWidth > box.clientWidth")  # wider than a phone: it scrolls
+
+
+def test_no_tab_has_a_serious_or_critical_accessibility_violation(page):
+    from axe_playwright_python.sync_playwright import Axe
+
+    ask(page, "Who said the crossings would run hourly?")
+    ask(page, "What is the boiling point of mercury?")
+    page.locator("#cq-chat a.cq-cite").first.click()
+    page.locator("#cq-panel mark").wait_for()
+    axe, found = Axe(), {}
+    for tab in TABS:
+        open_tab(page, tab)
+        page.locator("#cq-speeds table" if tab == "Settings" else "body").first.wait_for()
+        violations = axe.run(page).response["violations"]
+        found[tab] = [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations
+                      if v["impact"] in ("serious", "critical")]
+    assert found == {tab: [] for tab in TABS}
+
+
+def test_each_message_is_labelled_with_its_plain_text(page):
+    ask(page, "Who said the crossings would run hourly?")
+    labels = page.locator("#cq-chat [aria-label]").evaluate_all("els => els.map(e => e.getAttribute('aria-label'))")
+    answer = [label for label in labels if "Ines Marlow" in label]
+    assert answer and not [label for label in labels if "<" in label or "&lt;" in label or "class=" in label]

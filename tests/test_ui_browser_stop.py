@@ -10,6 +10,7 @@ must work: the test does it at once.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -40,7 +41,7 @@ class SlowAssistant:
         return getattr(self.assistant, name)
 
     def stream(self, question, history=None, k=None):
-        from qa.answer import Answer
+        from qa.answer import Answer, Redraft
 
         self.asked.append(question)
         inner = self.assistant.stream(question, history=history, k=k)
@@ -51,9 +52,9 @@ class SlowAssistant:
                     answered = True
                     yield item
                     continue
-                for word in item.split(" "):
+                for n, word in enumerate(item.split(" ")):
                     time.sleep(self.delay)
-                    yield word + " "
+                    yield Redraft(word + " ") if n == 0 and isinstance(item, Redraft) else word + " "
         finally:
             inner.close()
             if not answered:
@@ -79,7 +80,9 @@ def slow(server):
     slow.asked.clear()
     slow.closed_early.clear()
     slow.delay = 0.4
-    return slow
+    answering = slow.assistant
+    yield slow
+    slow.assistant = answering
 
 
 @pytest.fixture
@@ -116,7 +119,7 @@ def test_ask_comes_back_when_the_answer_is_done(page, slow):
 
 def test_stop_keeps_the_text_written_so_far_marked_as_stopped(page, slow):
     start_answer(page)
-    partial = page.locator(WRITING).inner_text().strip(" …")
+    partial = page.locator("#cq-chat .cq-draft-text").inner_text().strip(" …")
     page.click("#cq-stop")
     stopped = page.locator("#cq-chat .cq-stopped")
     expect(stopped).to_contain_text("Stopped: the answer above is incomplete")
@@ -163,3 +166,57 @@ def test_enter_during_an_answer_queues_no_second_question(page, slow):
     page.locator("#cq-chat .cq-answer:not(.cq-streaming):not(.cq-stopped)").wait_for()
     assert slow.asked == [QUESTION, "When was the tower restored?"]
     assert page.locator("#cq-chat .message-row.user-row").count() == 2
+
+
+# Records what the chat shows of a draft as the page changes: inside the draft's box, or anywhere else.
+WATCH_DRAFT = """words => {
+  window.__draft = {inBox: 0, elsewhere: []};
+  const chat = document.querySelector("#cq-chat");
+  new MutationObserver(() => {
+    for (const answer of chat.querySelectorAll(".cq-answer")) {
+      if (!answer.innerText.includes(words)) continue;
+      if (answer.matches(".cq-draft")) window.__draft.inBox++;
+      else window.__draft.elsewhere.push(answer.innerText);
+    }
+  }).observe(chat, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def test_a_draft_the_checks_withhold_shows_only_as_a_draft_and_leaves_only_the_decline(page, slow):
+    from tests.support import ScriptedGenerator
+
+    slow.delay = 0.1
+    slow.assistant = slow.assistant.with_generator(ScriptedGenerator("unknown. The officer shot the masons."))
+    page.evaluate(WATCH_DRAFT, "officer shot")
+    page.fill("#cq-question textarea", QUESTION)
+    page.click("#cq-ask")
+    page.locator(FINISHED).wait_for()
+    seen = page.evaluate("() => window.__draft")
+    assert seen["inBox"] > 0 and seen["elsewhere"] == []  # streamed, always inside the draft's box
+    shown = page.locator("#cq-chat .cq-answer")
+    expect(shown).to_have_count(1)
+    expect(shown).to_have_class(re.compile(r"\bcq-abstain\b"))
+    assert "officer" not in page.locator("#cq-chat").inner_text() and "Draft" not in shown.inner_text()
+
+
+def test_regenerate_and_edit_work_on_the_last_question(page, slow):
+    slow.delay = 0.0
+    page.fill("#cq-question textarea", QUESTION)
+    page.click("#cq-ask")
+    page.locator(FINISHED).wait_for()
+    slow.delay = 0.2  # long enough to see the new answer being written
+    page.locator("#cq-chat button.cq-regenerate").click()
+    page.locator("#cq-chat .cq-draft").wait_for()
+    page.locator("#cq-chat .cq-draft").wait_for(state="detached")
+    expect(page.locator("#cq-ask")).to_be_enabled()
+    assert slow.asked == [QUESTION, QUESTION] and page.locator("#cq-chat .message-row.user-row").count() == 1
+
+    page.locator("#cq-chat button.cq-edit").click()
+    expect(page.locator("#cq-question textarea")).to_have_value(QUESTION)
+    expect(page.locator("#cq-question-note")).to_contain_text("Ask replaces it")
+    page.fill("#cq-question textarea", "When was the Arden clock tower restored?")
+    page.click("#cq-ask")
+    expect(page.locator("#cq-chat .message-row.user-row")).to_have_text(["When was the Arden clock tower restored?"])
+    page.locator(FINISHED).wait_for()
+    assert "2019" in page.locator("#cq-chat .cq-answer").inner_text()
+    expect(page.locator("#cq-question-note")).to_have_text("")

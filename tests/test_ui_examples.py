@@ -4,6 +4,7 @@ Invented articles, extractive generator."""
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -36,13 +37,24 @@ class Counting:
         return self.assistant.ask(question, **kwargs)
 
 
-def test_the_seed_corpus_is_recognised_by_content(tmp_path):
-    seeds = tmp_path / "seeds"
-    shutil.copytree(ex.SEEDS, seeds)
-    documents = [type("Info", (), {"sha256": ex.file_hash(p)})() for p in seeds.iterdir()]
-    assert ex.is_seed_corpus(documents)
-    extra = type("Info", (), {"sha256": "0" * 64})()
-    assert not ex.is_seed_corpus([*documents, extra])
+BAKERY = {"bakery.md": "# Bakery news\n\nBaker Tilda Marsh, 47, opened the Fenwick Bakery in 2020. Tilda Marsh "
+                      "said the bread sells out by noon.\n"}
+DEFINITION = re.compile(r"^(?:Who|What) (?:is|are|was) (?:the )?[A-Z][\w ]*\?$")  # "Who is Chris Kaba?"
+
+
+def test_beside_an_upload_the_seed_articles_keep_their_questions_and_the_upload_gets_specific_ones(tmp_path,
+                                                                                                 embedder):
+    from qa.assistant import Assistant
+
+    shutil.copytree(ex.SEEDS, tmp_path / "seeds")
+    both = Assistant(index_dir=tmp_path / "idx", generator="extractive", embedder=embedder)
+    both.add([tmp_path / "seeds", write_corpus(tmp_path / "upload", BAKERY)])
+    asked = [c.question for c in ex.candidates(both, both.documents())]
+    assert asked[-len(ex.SEED_EXAMPLES):] == ex.SEED_EXAMPLES
+    assert "Who opened the Fenwick Bakery in 2020?" in asked[:-len(ex.SEED_EXAMPLES)]
+    assert not [q for q in asked if DEFINITION.match(q) and q not in ex.SEED_EXAMPLES]
+    offered = ex.ExampleFinder(both).wait(60)
+    assert "Who opened the Fenwick Bakery in 2020?" in offered and set(offered) & set(ex.SEED_EXAMPLES)
 
 
 def test_other_documents_get_questions_about_them_not_the_seed_questions(assistant):
@@ -108,3 +120,17 @@ def test_an_example_citing_a_removed_document_is_withdrawn_at_once(assistant):
     assistant.remove("ferry.txt")
     offered_now = finder.current()  # before the new set of documents is checked
     assert offered_now and not any("ferry" in q.lower() or "crossings" in q for q in offered_now)
+
+
+def test_citeqa_index_keeps_the_chats_examples_beside_the_index(tmp_path):
+    from citeqa.cli import main as citeqa_main
+    from qa.assistant import Assistant
+    from ui.chatdb import default_path
+
+    corpus = write_corpus(tmp_path / "articles", FERRY_AND_GARDEN)
+    assert citeqa_main(["index", str(corpus), "--index", str(tmp_path / "idx"), "--quiet"]) == 0
+    assistant = Assistant(index_dir=tmp_path / "idx", generator="extractive")
+    kept = ex.ExampleCache(default_path(tmp_path / "idx")).get(ex.fingerprint(assistant.documents()))
+    checker = Counting(assistant)
+    chat = ex.ExampleFinder(assistant, ex.ExampleCache(default_path(tmp_path / "idx")), checker=checker)
+    assert kept and chat.current() == [x.question for x in kept] and checker.asked == []

@@ -3,7 +3,9 @@ Plain entries for the file; the handlers with the extractive generator on a tiny
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from datetime import datetime
 
 import pytest
 
@@ -11,8 +13,8 @@ gr = pytest.importorskip("gradio")
 
 from tests.test_ui_app import STALLS, ask, assistant, built_index, ui  # noqa: E402,F401 - shared fixtures
 from ui import conversation as conv  # noqa: E402
-from ui.chat import NO_CONVERSATION  # noqa: E402
-from ui.history import History, clean_title, title_from  # noqa: E402
+from ui.chat import BROWSER_COOKIE, NO_CONVERSATION  # noqa: E402
+from ui.history import History, clean_title, title_from, when  # noqa: E402
 from ui.speeds import SpeedLog, seconds_text  # noqa: E402
 
 
@@ -101,7 +103,8 @@ def test_rename_offers_the_title_to_edit(ui):
 def test_rename_saves_the_new_title_in_the_list(ui):
     _, last = ask(ui, STALLS)
     listing, row = ui.sidebar.rename(last["current"], "  Market fire  ")
-    assert listing.choices == [("Market fire", last["current"])] and row.visible is False
+    assert [(label.split("\n")[-1], ident) for label, ident in listing.choices] == [("Market fire", last["current"])]
+    assert row.visible is False
 
 
 def test_delete_asks_first_naming_the_conversation(ui):
@@ -128,7 +131,70 @@ def test_search_narrows_the_list(ui):
     _, first = ask(ui, STALLS)
     ask(ui, "Who said no one was hurt?")
     listing = ui.sidebar.search("stalls", first["current"])
-    assert listing.choices == [(STALLS, first["current"])] and listing.value == first["current"]
+    assert [ident for _, ident in listing.choices] == [first["current"]] and listing.value == first["current"]
+
+
+# -- a list per browser ------------------------------------------------------------------------------------
+def browser(letter: str, session: str = "page") -> gr.Request:
+    """A request from the browser whose cookie holds `letter` * 32."""
+    return gr.Request(cookies={BROWSER_COOKIE: letter * 32}, session_hash=session)
+
+
+def test_each_browser_lists_only_its_own_conversations(ui):
+    mine = ui.chat.respond(STALLS, "", "extractive", 5, request=browser("a"))
+    *_, last = mine
+    ask(ui, "Who said no one was hurt?")  # the shared list (no request)
+    list(ui.chat.respond("Who cut the ribbon?", "", "extractive", 5, request=browser("b")))
+    listed = ui.sidebar.search("", "", request=browser("a", "another page"))  # same browser, another tab
+    assert [label.split("\n")[-1] for label, _ in listed.choices] == [STALLS]
+    assert last[1] in [ident for _, ident in listed.choices]
+
+
+def test_a_conversation_of_another_browser_cannot_be_opened_renamed_or_deleted(ui):
+    *_, last = ui.chat.respond(STALLS, "", "extractive", 5, request=browser("a"))
+    ident = last[1]
+    with pytest.warns(UserWarning, match="no longer there"):
+        frame = ui.chat.open(ident, request=browser("b"))
+    assert frame[0] == []
+    with pytest.warns(UserWarning, match="Open a conversation"):
+        ui.sidebar.delete(ident, request=browser("b"))
+    assert ui.chat.conversation(ident, browser("a")) is not None
+
+
+def test_a_shared_server_lists_every_browsers_conversations(assistant):
+    from ui.app import build_app
+
+    shared = build_app(assistant, shared_conversations=True).citeqa
+    list(shared.chat.respond(STALLS, "", "extractive", 5, request=browser("a")))
+    listed = shared.sidebar.search("", "", request=browser("b"))
+    assert [label.split("\n")[-1] for label, _ in listed.choices] == [STALLS]
+
+
+def test_each_line_of_the_list_shows_the_date_and_time(history):
+    history.start("Who runs the ferry?")
+    history.start("Who runs the ferry?")
+    first, second = history.summaries()
+    assert first.label == f"{when(first.updated)}\nWho runs the ferry?" and first.id != second.id
+    assert when(datetime(2026, 12, 3, 14, 5).timestamp()) == "3 Dec 2026, 14:05"
+
+
+def test_owners_keep_apart_in_the_file(history):
+    ident = history.start("Who runs the ferry?", owner="browser:a")
+    assert history.get(ident) is None and history.get(ident, "browser:a") is not None
+    assert not history.rename(ident, "Mine", "browser:b") and not history.delete(ident, "browser:b")
+    assert not history.save_entry(ident, conv.asking("Again?"), "browser:b")
+    assert [s.id for s in history.summaries(owner="browser:a")] == [ident] and history.summaries() == []
+
+
+def test_conversations_kept_before_lists_had_owners_go_to_the_first_list_opened(tmp_path):
+    path = tmp_path / "chat.sqlite3"
+    with sqlite3.connect(path) as db:  # the file as an older citeqa wrote it
+        db.execute("CREATE TABLE conversations (id TEXT PRIMARY KEY, title TEXT NOT NULL, created REAL NOT NULL, "
+                   "updated REAL NOT NULL, entries TEXT NOT NULL)")
+        db.execute("INSERT INTO conversations VALUES ('old', 'Who runs the ferry?', 1, 1, '[]')")
+    history = History(path)
+    assert history.adopt("browser:a") == 1 and history.adopt("browser:b") == 0
+    assert [s.id for s in history.summaries(owner="browser:a")] == ["old"]
 
 
 # -- speeds ------------------------------------------------------------------------------------------------

@@ -74,6 +74,20 @@ def test_an_organisation_that_speaks_is_not_asked_about_as_a_person():
     assert "Who is Police Federation?" not in questions(text)
 
 
+def test_no_question_asks_what_a_name_is():
+    text = "Ada Lune, 40, sings. Ada Lune said it rained. The Grand Hotel is old. The Grand Hotel stands."
+    assert not {"Who is Ada Lune?", "What is the Grand Hotel?"} & set(questions(text))
+
+
+@pytest.mark.parametrize("text, asked", [
+    ("The Dunmore Botanic Garden was founded in 1901. It grew.", "When was the Dunmore Botanic Garden founded?"),
+    ("Ada Lune was arrested in Eastport. Ada Lune said so.", "Where was Ada Lune arrested?"),
+    ("The Kelby Ferry was launched on 3 March. The Kelby Ferry sails.", "When was the Kelby Ferry launched?"),
+])
+def test_when_or_where_something_was_done_is_asked_for(text, asked):
+    assert asked in questions(text)
+
+
 def test_no_question_runs_into_a_quotation():
     text = "Mark Rowley said this area of law is “a mess”. Mark Rowley, 59, is commissioner."
     assert not any("“" in q or q.endswith(" is?") for q in questions(text))

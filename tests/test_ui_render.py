@@ -4,11 +4,13 @@ the entries of a conversation as kept. Invented answers; no model, no index, no 
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 from ui import conversation as conv
 from ui.evidence import render_citation_panel, render_context, render_panel_intro, window
 from ui.markdown import answer_markdown, conversation_markdown
-from ui.render import chat_messages, render_answer, render_streaming
+from ui.render import chat_messages, render_answer, render_streaming, resolved
+from ui.welcome import render_welcome
 
 DOCUMENT = "Quarry news\nThe Ashby quarry closed in 1988. It employed 210 people. The site is now a lake.\n"
 SENTENCE = "It employed 210 people."
@@ -94,9 +96,22 @@ def test_an_answer_without_detail_renders():  # Answer has no `detail` before th
     assert "cq-abstain" in render_answer(data, 0)
 
 
-def test_a_follow_up_shows_how_it_was_understood():
-    html = render_answer(answer(question="How many did it employ?"), 0)
-    assert "Understood as: “How many people did the Ashby quarry employ?”" in html
+def test_a_follow_up_shows_what_its_words_were_taken_to_mean():
+    html = render_answer(answer(question="How many did it employ?", standalone_question="How many did the Ashby "
+                                "quarry employ?"), 0)
+    assert "Understood “it” as the Ashby quarry." in html
+
+
+def test_a_possessive_and_a_pronoun_at_the_end_are_shown_as_resolved():
+    assert resolved("Who shot him?", "Who shot Chris Kaba?") == [("him", "Chris Kaba")]
+    assert resolved("What is his age?", "What is Martyn Blake’s age?") == [("his", "Martyn Blake’s")]
+
+
+def test_a_follow_up_whose_rewrite_resolved_nothing_shows_no_understood_as():
+    kept_whole = answer(question="What will he face?", standalone_question="What will he face? (following: Who "
+                        "was charged?)")  # the previous question added, no word resolved
+    assert "Understood" not in render_answer(kept_whole, 0)
+    assert "Understood" not in render_answer(answer(), 0)  # a question that stood alone
 
 
 # -- the Evidence panel ------------------------------------------------------------------------------------
@@ -231,12 +246,29 @@ def test_before_its_first_words_an_answer_says_it_is_searching():
 
 
 def test_the_judges_confidence_shows_beside_the_answer():
-    assert "confidence 82%" in render_answer(answer(probability=0.82), 0)
+    assert "82% likely right" in render_answer(answer(probability=0.82), 0)
 
 
-def test_no_confidence_shows_where_no_judge_ran():
-    assert "confidence" not in render_answer(answer(probability=None), 0)
+def test_no_confidence_shows_where_no_judge_ran_nor_beside_a_decline():
+    assert "likely right" not in render_answer(answer(probability=None), 0)
+    assert "likely right" not in render_answer(abstained(probability=0.14), 0)
 
 
 def test_the_stored_conversation_is_bounded():
     assert len(conv.restore([entry()] * (conv.MAX_ENTRIES + 5))) == conv.MAX_ENTRIES
+
+
+# -- the first view ----------------------------------------------------------------------------------------
+def document(n: int, title: str = "") -> SimpleNamespace:
+    return SimpleNamespace(source=f"news/{n}.txt", title=title, indexed_at=float(n))
+
+
+def test_the_welcome_names_the_documents_newest_first_and_counts_the_rest():
+    shown = render_welcome([document(n, f"<b>Story {n}</b>") for n in range(7)] + [document(7)])
+    assert "Ask about your 8 documents" in shown and "and 3 more" in shown
+    assert shown.index("news/7.txt") < shown.index("Story 6") and "&lt;b&gt;Story 6" in shown  # escaped
+    assert "Story 1" not in shown
+
+
+def test_the_welcome_of_an_empty_index_says_where_to_add_documents():
+    assert "Documents" in render_welcome([]) and "No documents" in render_welcome([])

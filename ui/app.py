@@ -26,16 +26,18 @@ from ui.evidence import PANEL_HELP  # noqa: E402
 from ui.examples import ExampleCache, ExampleFinder  # noqa: E402
 from ui.history import History  # noqa: E402
 from ui.measure import measure  # noqa: E402
-from ui.page import CITE_TARGET_ID, CSS, FOCUS_QUESTION, HEAD, theme  # noqa: E402
+from ui.page import CITE_TARGET_ID, CSS, FOCUS_QUESTION, FOCUS_RENAME, HEAD, theme  # noqa: E402
 from ui.render import e  # noqa: E402
 from ui.settings import Assistants, missing, model_name, render_generators  # noqa: E402
 from ui.sidebar import Sidebar  # noqa: E402
 from ui.speeds import SpeedLog  # noqa: E402
 from ui.uploads import MAX_UPLOAD_MB, UPLOAD_FOLDER, UPLOAD_SUFFIXES  # noqa: E402
+from ui.welcome import render_welcome  # noqa: E402
 
 MAX_QUEUE = 64  # requests waiting beyond this are refused ("queue is full") rather than piling up
 PRIVATE = {"api_visibility": "private"}
 EXAMPLES_EVERY = 2.0  # seconds between checks that the documents, and so the examples, changed
+CHAT_MIN_PX, CHAT_MAX_PX = 240, 480  # the chat's height: empty (its welcome), and at most
 
 
 @dataclass(frozen=True)
@@ -63,21 +65,27 @@ def browser_storage(index_root: Path) -> tuple[str, str]:
     return f"citeqa-chat-{digest[:12]}", digest[12:44]
 
 
-def examples_update(finder: ExampleFinder, shown: str) -> tuple[Any, Any]:
-    """(example list, what it shows): changed only when the examples for the live documents did."""
+def examples_update(finder: ExampleFinder, shown: str) -> tuple[Any, Any, Any]:
+    """(example list, the chat's welcome, what they show): changed only when the live documents or their examples
+    did."""
     found = finder.current()
-    key = "\n".join(found)
+    documents = finder.documents()
+    welcome = render_welcome(documents) if documents is not None else ""
+    key = "\n".join([welcome, *found])
     if key == shown:
-        return gr.skip(), gr.skip()
-    return gr.Dataset(samples=[[q] for q in found], visible=bool(found)), key
+        return gr.skip(), gr.skip(), gr.skip()
+    return (gr.Dataset(samples=[[q] for q in found], visible=bool(found)),
+            gr.Chatbot(placeholder=welcome or None), key)
 
 
 def build_app(assistant: Any | Callable[[str | None], Any], *, generator: str | None = None,
               top_k: int | None = None, max_upload_mb: float = MAX_UPLOAD_MB, upload_dir: Path | None = None,
-              examples: list[str] | None = None, chat_file: Path | None = None, title: str = "citeqa") -> gr.Blocks:
+              examples: list[str] | None = None, chat_file: Path | None = None, title: str = "citeqa",
+              shared_conversations: bool = False) -> gr.Blocks:
     """The whole page. `assistant` is an Assistant, or a factory `f(generator_name) -> Assistant`.
     `examples` replaces the example questions derived from the documents (still only offered when answered);
-    `chat_file` is the SQLite file of past conversations (default: chat.sqlite3 in the index folder)."""
+    `chat_file` is the SQLite file of past conversations (default: chat.sqlite3 in the index folder), a list per
+    browser unless `shared_conversations`."""
     assistants = Assistants(assistant, generator)
     base = assistants.base
     root = Path(base.index.root)
@@ -86,7 +94,7 @@ def build_app(assistant: Any | Callable[[str | None], Any], *, generator: str | 
     unavailable = {name: missing(name) for name in assistants.choices()}  # what this installation lacks
     top_k = top_k or getattr(getattr(base, "config", None), "top_k", 5)
     history = History(chat_file)
-    chat_handlers = Chat(assistants, top_k, history)
+    chat_handlers = Chat(assistants, top_k, history, shared=shared_conversations)
     parts = Parts(
         assistants=assistants,
         chat=chat_handlers,
@@ -123,7 +131,10 @@ def build_app(assistant: Any | Callable[[str | None], Any], *, generator: str | 
             with gr.Tab("Chat", id="chat"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=320):
-                        chat = gr.Chatbot(elem_id="cq-chat", label="Chat", height=480, render_markdown=False,
+                        # No floating label over the messages; the welcome (`ui.welcome`) shows while it is empty,
+                        # and it grows with the conversation, so the examples below stay in the first view.
+                        chat = gr.Chatbot(elem_id="cq-chat", label="Chat", show_label=False, height=None,
+                                          min_height=CHAT_MIN_PX, max_height=CHAT_MAX_PX, render_markdown=False,
                                           buttons=[], feedback_options=None)  # its copy would copy the HTML
                         with gr.Row():
                             question = gr.Textbox(elem_id="cq-question", show_label=False, scale=6,
@@ -139,6 +150,11 @@ def build_app(assistant: Any | Callable[[str | None], Any], *, generator: str | 
                         example_list = gr.Dataset(components=[question], samples=[], label="Example questions",
                                                   visible=False, elem_id="cq-examples")
                         examples_shown = gr.State("")
+                        replacing = gr.State("")  # the last entry's id while its question is being edited
+                        # Pressed by the page's script from the buttons under the last answer.
+                        regenerate = gr.Button("Regenerate", visible="hidden", elem_id="cq-regenerate")
+                        edit_last = gr.Button("Edit question", visible="hidden", elem_id="cq-edit-last")
+                        cancel_edit = gr.Button("Cancel editing", visible="hidden", elem_id="cq-edit-cancel")
                         with gr.Row():
                             new_chat = gr.Button("New chat", size="sm", elem_id="cq-new-chat")
                             export = gr.DownloadButton("Export conversation", size="sm", visible=False,
@@ -178,12 +194,17 @@ def build_app(assistant: Any | Callable[[str | None], Any], *, generator: str | 
                         f'Past conversations are kept in: <code id="cq-chat-file">{e(str(chat_file))}</code>'
                         '</div>')
 
-        chat_outputs = [chat, current, panel, question, note, ask, stop, new_chat, conversations, export]
+        chat_outputs = [chat, current, panel, question, note, ask, stop, new_chat, conversations, export, replacing]
         asking = [current, generator_box, top_k_box, search]
         focus = {"fn": None, "js": FOCUS_QUESTION, **PRIVATE}
         # "once": Enter or a click while an answer runs asks nothing more.
-        gr.on([ask.click, question.submit], parts.chat.respond, [question, *asking], chat_outputs,
+        gr.on([ask.click, question.submit], parts.chat.respond, [question, *asking, replacing], chat_outputs,
               trigger_mode="once", concurrency_limit=4, **PRIVATE).then(**focus)
+        regenerate.click(parts.chat.regenerate, asking, chat_outputs, trigger_mode="once", concurrency_limit=4,
+                         **PRIVATE).then(**focus)
+        edit_last.click(parts.chat.edit_last, [current], [question, note, replacing], queue=False,
+                        **PRIVATE).then(**focus)
+        cancel_edit.click(parts.chat.cancel_edit, None, [note, replacing], queue=False, **PRIVATE)
         example_list.click(parts.chat.respond_example, [example_list, *asking], chat_outputs,
                            concurrency_limit=4, **PRIVATE).then(**focus)
         stop.click(parts.chat.stop, [question], [stop, question], queue=False, **PRIVATE).then(**focus)
@@ -192,7 +213,8 @@ def build_app(assistant: Any | Callable[[str | None], Any], *, generator: str | 
                             **PRIVATE).then(**focus)
         search.change(parts.sidebar.search, [search, current], [conversations], queue=False,
                      show_progress="hidden", **PRIVATE)
-        rename.click(parts.sidebar.ask_rename, [current], [rename_row, new_title], queue=False, **PRIVATE)
+        rename.click(parts.sidebar.ask_rename, [current], [rename_row, new_title], queue=False, **PRIVATE).then(
+            fn=None, js=FOCUS_RENAME, **PRIVATE)
         gr.on([save_title.click, new_title.submit], parts.sidebar.rename, [current, new_title, search],
               [conversations, rename_row], queue=False, **PRIVATE)
         keep_title.click(parts.sidebar.hide, None, [rename_row], queue=False, **PRIVATE)
@@ -203,8 +225,8 @@ def build_app(assistant: Any | Callable[[str | None], Any], *, generator: str | 
         cite_target.change(parts.chat.show_citation, [cite_target, current], [panel], show_progress="hidden",
                            concurrency_limit=None, **PRIVATE)
         refresh_examples = {"fn": lambda shown: examples_update(parts.examples, shown), "inputs": [examples_shown],
-                            "outputs": [example_list, examples_shown], "queue": False, "show_progress": "hidden",
-                            **PRIVATE}
+                            "outputs": [example_list, chat, examples_shown], "queue": False,
+                            "show_progress": "hidden", **PRIVATE}
         examples_timer.tick(**refresh_examples)
 
         add.click(parts.documents.upload, [files], [status, documents, to_remove], concurrency_limit=1,

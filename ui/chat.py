@@ -33,25 +33,38 @@ import gradio as gr
 from ui import conversation as conv
 from ui.errors import sentence
 from ui.evidence import LOADING, PANEL_HELP, SEARCHING, WRITING, render_citation_panel, render_panel_intro
-from ui.history import Conversation, History
+from ui.history import SHARED, Conversation, History, title_from
 from ui.markdown import conversation_markdown
 from ui.progress import render_loading
-from ui.render import chat_messages, e
+from ui.render import EDITING, chat_messages, e
 from ui.settings import Assistants, model_name
 
 log = logging.getLogger("citeqa.ui")
 EXPORT_NAME = "citeqa-conversation.md"
 EXPORT_KEEP_SECONDS = 86_400
 PROGRESS_SECONDS = 1.0  # how often a loading model's progress is redrawn
-OUTPUTS = ("chat", "current", "panel", "question", "note", "ask", "stop", "new_chat", "conversations", "export")
+OUTPUTS = ("chat", "current", "panel", "question", "note", "ask", "stop", "new_chat", "conversations", "export",
+           "replacing")
 # What a page keeps while it shows a new chat: not "", which the browser's store never writes (it would keep
 # the conversation shown before, and a reload would bring that back).
 NO_CONVERSATION = "new"
 Frame = tuple[Any, ...]
 
 
+BROWSER_COOKIE = "citeqa-browser"  # set by the page's script (ui.page): which browser a request comes from
+BROWSER_ID = re.compile(r"[0-9a-f]{32}")
+SESSION = "session:"  # the owner prefix of a page whose browser sent no cookie: its list lasts as long as the page
+
+
 def session(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or ""
+
+
+def browser_of(request: gr.Request | None) -> str:
+    """The id of the browser a request comes from, from the cookie its page set, or "" without one."""
+    cookies = getattr(request, "cookies", None) or {}
+    value = str(cookies.get(BROWSER_COOKIE, ""))
+    return value if BROWSER_ID.fullmatch(value) else ""
 
 
 def render_note(message: str) -> str:
@@ -78,10 +91,14 @@ class Running:
 
 
 class Chat:
-    def __init__(self, assistants: Assistants, top_k: int, history: History, export_dir: Path | None = None) -> None:
+    """The chat's handlers. Each browser has its own list of conversations unless `shared` (one list for all)."""
+
+    def __init__(self, assistants: Assistants, top_k: int, history: History, export_dir: Path | None = None,
+                 shared: bool = False) -> None:
         self.assistants = assistants
         self.top_k = top_k
         self.history = history
+        self.shared = shared
         self._export_dir = export_dir
         self._export_lock = threading.Lock()
         self._running: dict[str, Running] = {}  # per page session, while it has an answer running
@@ -89,6 +106,29 @@ class Chat:
     @property
     def assistant(self) -> Any:
         return self.assistants.base
+
+    def owner(self, request: gr.Request | None) -> str:
+        """Whose list a request reads and writes: its browser's (or, without the cookie, its page session's), or
+        the shared one. Handlers called without a request (tests, scripts) use the shared list."""
+        if self.shared or request is None:
+            return SHARED
+        browser = browser_of(request)
+        return f"browser:{browser}" if browser else SESSION + session(request)
+
+    def conversation(self, ident: Any, request: gr.Request | None) -> Conversation | None:
+        """The conversation `ident` if it is in the request's list."""
+        return self.history.get(ident if isinstance(ident, str) else "", self.owner(request))
+
+    def missing(self, entries: list[conv.Entry]) -> frozenset[str]:
+        """The sources the entries' answers cite that are no longer in the index."""
+        cited = {c["source"] for entry in entries if entry["state"] == conv.ANSWERED
+                 for c in entry["answer"]["citations"]}
+        if not cited:
+            return frozenset()
+        try:
+            return frozenset(cited - {d.source for d in self.assistant.documents()})
+        except Exception:  # the index cannot be read now: mark nothing rather than everything
+            return frozenset()
 
     # -- the conversation as a file ----------------------------------------------------------------
     def export(self, conversation: Conversation | None) -> Any:
@@ -122,27 +162,30 @@ class Chat:
                 shutil.rmtree(folder, ignore_errors=True)
 
     # -- what the page shows -----------------------------------------------------------------------
-    def listing(self, current: str | None, search: str | None = "", running: bool = False) -> Any:
-        """The list of past conversations, newest first, the open one selected; `search=None` keeps its lines."""
+    def listing(self, current: str | None, search: str | None = "", running: bool = False,
+                owner: str = SHARED) -> Any:
+        """The owner's past conversations, newest first, each with its date and time, the open one selected;
+        `search=None` keeps its lines."""
         current = None if current == NO_CONVERSATION else current
         if search is None:
             return gr.Radio(value=current or None, interactive=not running)
-        choices = [(s.title, s.id) for s in self.history.summaries(search)]
+        choices = [(s.label, s.id) for s in self.history.summaries(search, owner)]
         shown = current if any(ident == current for _, ident in choices) else None
         return gr.Radio(choices=choices, value=shown, interactive=not running)
 
     def frame(self, conversation: Conversation | None, panel: Any, question: Any = gr.skip(), note: str = "",
-              search: str | None = "") -> Frame:
+              search: str | None = "", owner: str = SHARED) -> Frame:
         """The page once no answer runs."""
         ident = conversation.id if conversation else NO_CONVERSATION
         entries = list(conversation.entries) if conversation else []
-        return (chat_messages(entries), ident, panel, question, render_note(note), *controls(False),
-                self.listing(ident, search), self.export(conversation))
+        return (chat_messages(entries, missing=self.missing(entries)), ident, panel, question, render_note(note),
+                *controls(False), self.listing(ident, search, owner=owner), self.export(conversation), "")
 
     # -- handlers ----------------------------------------------------------------------------------
     def respond(self, question: str, current: Any, generator: str | None = None, top_k: float | None = None,
-                search: str = "", request: gr.Request | None = None) -> Iterator[Frame]:
-        """Stream one answer into the open conversation (a new one for a new chat), until done or stopped."""
+                search: str = "", replacing: str = "", request: gr.Request | None = None) -> Iterator[Frame]:
+        """Stream one answer into the open conversation (a new one for a new chat), until done or stopped.
+        `replacing` is the id of its last entry when the question replaces it (edited, or asked again)."""
         from qa.assistant import clean_question
         from qa.errors import QuestionError
 
@@ -161,44 +204,78 @@ class Chat:
             yield (*skip_all()[:4], render_note(f"{sentence(exc)} It is still in the box: shorten it and ask again."),
                    *skip_all()[5:])
             return
+        owner = self.owner(request)
         entry = conv.asking(question)
-        opened = self.history.get(current if isinstance(current, str) else "")
-        if opened is None or not self.history.save_entry(opened.id, entry):
-            ident, entries = self.history.start(question, [entry]), [entry]
+        opened = self.conversation(current, request)
+        previous = opened.entries[-1] if opened is not None and opened.entries else None
+        if previous is not None and replacing and previous.get("id") == replacing:
+            entry["id"] = replacing  # saved over the last entry
+            if len(opened.entries) == 1 and opened.title == title_from(previous["question"]):
+                self.history.rename(opened.id, title_from(question), owner)
+        if opened is None or not self.history.save_entry(opened.id, entry, owner):
+            ident, entries = self.history.start(question, [entry], owner), [entry]
+        elif entry["id"] == replacing:
+            ident, entries = opened.id, [*opened.entries[:-1], entry]
         else:
             ident, entries = opened.id, conv.append(list(opened.entries), entry)
         running = self._running[session(request)] = Running(threading.Event(), question)
         answering = self._answer(question, entries, generator, top_k, running.stop)
         try:
-            yield (chat_messages(entries), ident, SEARCHING, "", "", *controls(True),
-                   self.listing(ident, search, running=True), gr.skip())
+            missing = self.missing(entries)
+            yield (chat_messages(entries, missing=missing), ident, SEARCHING, "", "", *controls(True),
+                   self.listing(ident, search, running=True, owner=owner), gr.skip(), "")
             writing = False
             for shown in answering:
                 if isinstance(shown, float):  # the model is loading: seconds so far
                     name = self.assistants.name(generator)
                     speeds = self.assistants.speeds
                     last = speeds.speed(model_name(name)).load_seconds if speeds else None
-                    yield (chat_messages(entries, waiting=render_loading(name, shown, last)), gr.skip(), LOADING,
-                           *(gr.skip(),) * 7)
+                    yield (chat_messages(entries, waiting=render_loading(name, shown, last), missing=missing),
+                           gr.skip(), LOADING, *skip_all()[3:])
                     continue
                 panel = gr.skip() if writing else WRITING
                 writing = True
-                yield (chat_messages(entries, shown), gr.skip(), panel, *(gr.skip(),) * 7)
+                yield (chat_messages(entries, shown, missing=missing), gr.skip(), panel, *skip_all()[3:])
         finally:
             answering.close()  # when Gradio closes this handler (the page went away): the model stops too
             if entries[-1]["state"] == conv.ANSWERING:
                 entries[-1] = conv.stopped(entries[-1], entries[-1].get("partial", ""))
-            self.history.save_entry(ident, entries[-1])
+            self.history.save_entry(ident, entries[-1], owner)
             if self._running.get(session(request)) is running:
                 del self._running[session(request)]
         answer = entries[-1]["answer"]
-        yield self.frame(self.history.get(ident), render_panel_intro(answer, len(entries) - 1), search=search)
+        yield self.frame(self.history.get(ident, owner), render_panel_intro(answer, len(entries) - 1), search=search,
+                         owner=owner)
 
     def respond_example(self, sample: Any, current: Any, generator: str | None = None, top_k: float | None = None,
                         search: str = "", request: gr.Request | None = None) -> Iterator[Frame]:
         """An example clicked: asked at once, as if typed and sent."""
         question = sample[0] if isinstance(sample, list | tuple) and sample else str(sample or "")
-        yield from self.respond(question, current, generator, top_k, search, request)
+        yield from self.respond(question, current, generator, top_k, search, request=request)
+
+    def regenerate(self, current: Any, generator: str | None = None, top_k: float | None = None, search: str = "",
+                   request: gr.Request | None = None) -> Iterator[Frame]:
+        """Regenerate pressed: the last question asked again, its new answer in place of the last."""
+        conversation = self.conversation(current, request)
+        if conversation is None or not conversation.entries:
+            yield skip_all()
+            return
+        last = conversation.entries[-1]
+        yield from self.respond(last["question"], current, generator, top_k, search, last.get("id", ""), request)
+
+    def edit_last(self, current: Any, request: gr.Request | None = None) -> tuple[Any, str, str]:
+        """Edit question pressed: (the question box with the last question, the note saying Ask replaces it,
+        the id of the entry it replaces)."""
+        conversation = self.conversation(current, request)
+        if conversation is None or not conversation.entries:
+            return gr.skip(), "", ""
+        last = conversation.entries[-1]
+        return last["question"], EDITING, last.get("id", "")
+
+    @staticmethod
+    def cancel_edit() -> tuple[str, str]:
+        """(the note, the entry replaced): the next question is asked after the last again."""
+        return "", ""
 
     def _load(self, generator: str | None, stop: threading.Event) -> Iterator[float]:
         """Load the generator's model in a thread, yielding the seconds so far every PROGRESS_SECONDS."""
@@ -223,7 +300,7 @@ class Chat:
                 stop: threading.Event) -> Iterator[str | float]:
         """Yields the seconds so far while a model loads, then the text so far while the answer streams;
         leaves the finished entry last in `entries` (with the text so far while it runs)."""
-        from qa.answer import Answer
+        from qa.answer import Answer, Redraft
         from qa.errors import QuestionError
 
         entry = entries[-1]
@@ -247,6 +324,8 @@ class Chat:
                             self.assistants.speeds.record_answer(item.generator or model_name(generator),
                                                                  item.timings)
                         return
+                    if isinstance(item, Redraft):  # the checks asked for another draft: the first is withdrawn
+                        pieces.clear()
                     pieces.append(item)
                     entries[-1] = dict(entry, partial="".join(pieces))
                     yield entries[-1]["partial"]
@@ -272,28 +351,32 @@ class Chat:
         back = running.question if not (question or "").strip() else gr.skip()
         return gr.Button(interactive=False), back  # Stop stays disabled until the answer has ended
 
-    def restore(self, stored: Any) -> Frame:
-        """On page load: the conversation this page showed. A conversation kept in the browser by an older
-        citeqa (a list of entries) moves into the file."""
+    def restore(self, stored: Any, request: gr.Request | None = None) -> Frame:
+        """On page load: the conversation this page showed. Conversations kept before lists had owners join this
+        browser's list; one kept in the browser by an older citeqa (a list of entries) moves into the file."""
+        owner = self.owner(request)
+        if not owner.startswith(SESSION):  # a list that lasts
+            self.history.adopt(owner)
         if isinstance(stored, list):
             entries = conv.restore(stored)
-            stored = self.history.start(entries[0]["question"], entries) if entries else ""
-        return self.frame(self.history.get(stored if isinstance(stored, str) else ""), PANEL_HELP)
+            stored = self.history.start(entries[0]["question"], entries, owner) if entries else ""
+        return self.frame(self.conversation(stored, request), PANEL_HELP, owner=owner)
 
-    def new_chat(self) -> Frame:
+    def new_chat(self, request: gr.Request | None = None) -> Frame:
         """An empty chat; the conversation shown so far stays in the list."""
-        return self.frame(None, PANEL_HELP, search=None)
+        return self.frame(None, PANEL_HELP, search=None, owner=self.owner(request))
 
-    def open(self, ident: Any, search: str = "") -> tuple[Any, ...]:
+    def open(self, ident: Any, search: str = "", request: gr.Request | None = None) -> tuple[Any, ...]:
         """A past conversation chosen in the list: shown in the chat (whose tab comes forward)."""
-        conversation = self.history.get(ident if isinstance(ident, str) else "")
+        conversation = self.conversation(ident, request)
         if conversation is None:
             gr.Warning("That conversation is no longer there.")
-        return (*self.frame(conversation, PANEL_HELP, search=search), gr.Tabs(selected="chat"))
+        return (*self.frame(conversation, PANEL_HELP, search=search, owner=self.owner(request)),
+                gr.Tabs(selected="chat"))
 
-    def show_citation(self, target: str, current: Any) -> Any:
+    def show_citation(self, target: str, current: Any, request: gr.Request | None = None) -> Any:
         """`target` is "turn:marker:nonce" as written by the page's click handler."""
-        conversation = self.history.get(current if isinstance(current, str) else "")
+        conversation = self.conversation(current, request)
         match = re.fullmatch(r"\s*(\d+):(\d+)(?::(\d+))?\s*", target or "")
         if conversation is None or not match or int(match.group(1)) >= len(conversation.entries):
             return gr.skip()

@@ -24,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--auth", metavar="USER:PASS", help="require this user name and password")
     parser.add_argument("--max-upload-mb", type=float, default=25.0, help="largest upload accepted (default 25)")
     parser.add_argument("--no-warm", action="store_true", help="do not load the models before the first question")
+    parser.add_argument("--shared-conversations", action="store_true",
+                        help="one list of past conversations for every browser (default: each browser its own)")
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:
@@ -55,7 +57,8 @@ def main(args: argparse.Namespace) -> int:
               "can read and change your index", file=sys.stderr)
     assistant = assistant_from(args)
     max_mb = getattr(args, "max_upload_mb", 25.0)
-    app = build_app(assistant, max_upload_mb=max_mb)
+    app = build_app(assistant, max_upload_mb=max_mb,
+                    shared_conversations=getattr(args, "shared_conversations", False))
     if not getattr(args, "no_warm", False):
         threading.Thread(target=warm, args=(app.citeqa,), daemon=True,
                          name="citeqa-warm").start()

@@ -1,9 +1,9 @@
 """Example questions that the indexed documents answer, ready at once on every page load.
 
-While the corpus is exactly the seed articles, the examples are the seed questions; otherwise they are
-written from the newest documents themselves (`ui.phrasing`). A candidate is offered only once it was
-answered with a citation, without abstaining, and for a question about a name, with a cited sentence that
-names it. The check quotes (the extractive generator), so it takes well under a second per candidate and
+The examples are written from the newest documents themselves (`ui.phrasing`), each asking for a fact; the
+seed articles, while all indexed, bring the seed questions written for them. A candidate is offered only once
+it was answered with a citation, without abstaining, and for a question about a name, with a cited sentence
+that names it. The check quotes (the extractive generator), so it takes well under a second per candidate and
 never keeps the model from a reader's question.
 
 What passed is kept per set of documents (their sources and contents), in memory and in the chat's SQLite
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ui.chatdb import transaction
+from ui.chatdb import default_path, transaction
 from ui.phrasing import Candidate, document_questions
 
 log = logging.getLogger("citeqa.ui")
@@ -67,18 +67,23 @@ def fingerprint(documents: list[Any]) -> str:
     return hashlib.sha256("\n".join(sorted(map(document_key, documents))).encode()).hexdigest()[:24]
 
 
-def is_seed_corpus(documents: list[Any], seeds: Path = SEEDS) -> bool:
-    """Whether the index holds exactly the seed articles (same bytes), whatever their sources are called."""
-    if not seeds.is_dir():
-        return False
-    return {d.sha256 for d in documents} == {file_hash(p) for p in seeds.iterdir() if p.is_file()}
+def seed_hashes(seeds: Path = SEEDS) -> set[str]:
+    return {file_hash(p) for p in seeds.iterdir() if p.is_file()} if seeds.is_dir() else set()
 
 
 def candidates(assistant: Any, documents: list[Any]) -> list[Candidate]:
-    """The seed questions for the seed corpus; otherwise questions about the newest documents, taken in turn
-    (each document's first name, then each one's second), each name's forms best first."""
-    if is_seed_corpus(documents):
-        return [Candidate(q) for q in SEED_EXAMPLES]
+    """Questions about the newest documents other than the seed articles, taken in turn (each document's first
+    name, then each one's second), each name's forms best first; then, while every seed article is indexed, the
+    seed questions, written by hand for them (a question derived from them would be vaguer)."""
+    seeds = seed_hashes()
+    with_seeds = bool(seeds) and seeds <= {d.sha256 for d in documents}
+    own = [d for d in documents if d.sha256 not in seeds] if with_seeds else documents
+    derived = derived_candidates(assistant, own)
+    return derived + [Candidate(q) for q in SEED_EXAMPLES] if with_seeds else derived
+
+
+def derived_candidates(assistant: Any, documents: list[Any]) -> list[Candidate]:
+    """Questions written from the newest documents (`ui.phrasing`)."""
     newest = sorted(documents, key=lambda d: -d.indexed_at)[:DOCUMENTS_READ]
     per_document = [document_questions(assistant.document_text(d.source), NAMES_PER_DOCUMENT) for d in newest]
     in_turn = [forms for rank in range(NAMES_PER_DOCUMENT) for group in per_document if rank < len(group)
@@ -163,6 +168,15 @@ class ExampleFinder:
         documents = self.assistant.documents()
         self._seen = (generation, fingerprint(documents), documents)
         return self._seen[1], documents
+
+    def documents(self) -> list[Any] | None:
+        """The live documents (read again only when the index changes), or None while there is no index."""
+        try:
+            live = self._documents()
+        except Exception as exc:  # the page still shows; the next read tries again
+            log.warning("could not read the documents: %s", exc)
+            return None
+        return None if live is None else live[1]
 
     def current(self) -> list[str]:
         """What to offer now: the examples of the live documents, or while those are being checked, the
@@ -249,3 +263,9 @@ class ExampleFinder:
         """The same index answered by quoting: quick, and never waits for the model a reader is using."""
         with_generator = getattr(self.assistant, "with_generator", None)
         return with_generator("extractive") if with_generator else self.assistant
+
+
+def prepare(assistant: Any, timeout: float = 120.0) -> list[str]:
+    """Find and keep the example questions of the index's documents now, where the index changed (`citeqa index`),
+    so that a chat started on it offers them at its first page load instead of checking them then."""
+    return ExampleFinder(assistant, ExampleCache(default_path(assistant.index.root))).wait(timeout)

@@ -2,16 +2,24 @@
 
 A conversation is created with its first question, titled from it, and can be renamed and deleted. Its
 entries are those of `ui.conversation`; an entry is saved again under its "id" as its answer arrives, so two
-pages writing to one conversation never drop each other's questions. Everyone who can open the page shares
-the list, as they share the index.
+pages writing to one conversation never drop each other's questions.
+
+Each conversation belongs to an `owner`: the browser that started it (`ui.chat.owner_of`), so that two people
+on one server never see each other's questions; `SHARED` is the one list of a server started with
+`--shared-conversations`. Every read and write names its owner, and another owner's conversation is as good as
+absent. Conversations kept before lists had owners are adopted by the first list that is opened (`adopt`).
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +27,7 @@ from ui import conversation as conv
 from ui.chatdb import transaction
 
 TITLE_CHARS = 60
+SHARED = ""  # the owner of the one list every browser shares (`citeqa chat --shared-conversations`)
 MAX_TITLE_CHARS = 200  # a renamed title
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -26,10 +35,12 @@ CREATE TABLE IF NOT EXISTS conversations (
     title TEXT NOT NULL,
     created REAL NOT NULL,
     updated REAL NOT NULL,
-    entries TEXT NOT NULL
+    entries TEXT NOT NULL,
+    owner TEXT
 );
 CREATE INDEX IF NOT EXISTS conversations_by_update ON conversations (updated);
 """
+OWNER_COLUMN = "ALTER TABLE conversations ADD COLUMN owner TEXT"  # a file written before lists had owners
 
 
 def title_from(question: str) -> str:
@@ -50,6 +61,12 @@ def clean_title(title: Any) -> str:
     return text
 
 
+def when(moment: float) -> str:
+    """The date and time of a conversation's last question, as a list shows it: "3 Dec 2026, 14:05"."""
+    at = datetime.fromtimestamp(moment)
+    return f"{at.day} {at:%b %Y, %H:%M}"
+
+
 @dataclass(frozen=True, slots=True)
 class Summary:
     """A line of the list."""
@@ -57,6 +74,12 @@ class Summary:
     id: str
     title: str
     updated: float
+
+    @property
+    def label(self) -> str:
+        """What the list shows: the date and time, then the title (two conversations with the same first question
+        differ by their time)."""
+        return f"{when(self.updated)}\n{self.title}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,40 +96,55 @@ class History:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._migrated = False
 
-    def _transaction(self, write: bool = True):
-        return transaction(self.path, SCHEMA, write)
+    @contextmanager
+    def _transaction(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        with transaction(self.path, SCHEMA, write) as db:
+            if not self._migrated:
+                if "owner" not in {row[1] for row in db.execute("PRAGMA table_info(conversations)")}:
+                    db.execute(OWNER_COLUMN)
+                self._migrated = True
+            yield db
 
-    def start(self, question: str, entries: list[conv.Entry] | None = None) -> str:
-        """A new conversation titled from its first question; returns its id."""
+    def start(self, question: str, entries: list[conv.Entry] | None = None, owner: str = SHARED) -> str:
+        """A new conversation of `owner`, titled from its first question; returns its id."""
         now = time.time()
         ident = uuid.uuid4().hex[:16]
         with self._transaction() as db:
-            db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?, ?)",
-                       (ident, title_from(question), now, now, json.dumps(entries or [])))
+            db.execute("INSERT INTO conversations (id, title, created, updated, entries, owner) "
+                       "VALUES (?, ?, ?, ?, ?, ?)", (ident, title_from(question), now, now, json.dumps(entries or []),
+                                                     owner))
         return ident
 
-    def get(self, ident: str | None) -> Conversation | None:
+    def get(self, ident: str | None, owner: str = SHARED) -> Conversation | None:
         if not ident:
             return None
         with self._transaction(write=False) as db:
-            row = db.execute("SELECT id, title, created, updated, entries FROM conversations WHERE id = ?",
-                             (ident,)).fetchone()
+            row = db.execute("SELECT id, title, created, updated, entries FROM conversations "
+                             "WHERE id = ? AND owner = ?", (ident, owner)).fetchone()
         if row is None:
             return None
         return Conversation(row[0], row[1], row[2], row[3], tuple(conv.restore(json.loads(row[4]))))
 
-    def summaries(self, search: str = "") -> list[Summary]:
-        """Newest first; `search` keeps the titles that contain it, in any case."""
+    def summaries(self, search: str = "", owner: str = SHARED) -> list[Summary]:
+        """The owner's conversations, newest first; `search` keeps the titles that contain it, in any case."""
         with self._transaction(write=False) as db:
-            rows = db.execute("SELECT id, title, updated FROM conversations ORDER BY updated DESC").fetchall()
+            rows = db.execute("SELECT id, title, updated FROM conversations WHERE owner = ? ORDER BY updated DESC",
+                              (owner,)).fetchall()
         wanted = " ".join(search.split()).casefold()
         return [Summary(*row) for row in rows if wanted in row[1].casefold()]
 
-    def save_entry(self, ident: str, entry: conv.Entry) -> bool:
-        """Write `entry` over the one with its id, or add it last; False when the conversation is gone."""
+    def adopt(self, owner: str) -> int:
+        """Conversations kept before lists had owners become `owner`'s (the first list opened after an upgrade,
+        on a one-person install its only one); returns how many."""
         with self._transaction() as db:
-            row = db.execute("SELECT entries FROM conversations WHERE id = ?", (ident,)).fetchone()
+            return db.execute("UPDATE conversations SET owner = ? WHERE owner IS NULL", (owner,)).rowcount
+
+    def save_entry(self, ident: str, entry: conv.Entry, owner: str = SHARED) -> bool:
+        """Write `entry` over the one with its id, or add it last; False when the owner has no such conversation."""
+        with self._transaction() as db:
+            row = db.execute("SELECT entries FROM conversations WHERE id = ? AND owner = ?", (ident, owner)).fetchone()
             if row is None:
                 return False
             entries = json.loads(row[0])
@@ -119,11 +157,11 @@ class History:
                        (json.dumps(entries), time.time(), ident))
         return True
 
-    def rename(self, ident: str, title: str) -> bool:
+    def rename(self, ident: str, title: str, owner: str = SHARED) -> bool:
         with self._transaction() as db:
-            return db.execute("UPDATE conversations SET title = ? WHERE id = ?",
-                              (clean_title(title), ident)).rowcount == 1
+            return db.execute("UPDATE conversations SET title = ? WHERE id = ? AND owner = ?",
+                              (clean_title(title), ident, owner)).rowcount == 1
 
-    def delete(self, ident: str) -> bool:
+    def delete(self, ident: str, owner: str = SHARED) -> bool:
         with self._transaction() as db:
-            return db.execute("DELETE FROM conversations WHERE id = ?", (ident,)).rowcount == 1
+            return db.execute("DELETE FROM conversations WHERE id = ? AND owner = ?", (ident, owner)).rowcount == 1

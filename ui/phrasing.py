@@ -4,9 +4,10 @@ The names a document mentions most are asked about in the forms people use, best
 - the name asked for, from a sentence whose subject it is: "Who said the crossings would run hourly?",
   "Which ferry resumed its crossings on Monday after a storm?";
 - "How old is Ines Marlow?" where an age is written beside the name;
-- "Who is Ines Marlow?" for a person, "Who is the Home Secretary?" for a role, "What is the Kelby Ferry?"
-  for a thing the text writes with "the".
-A name fitting none of these gets no question: never "What do the documents say about …?". English only.
+- "When was the Dunmore Botanic Garden founded?", "Where was Ada Lune arrested?" from "… was founded in 1901";
+- "Who is the Home Secretary?" for a role.
+Each asks for a fact, as the seed questions do; a name fitting none of these gets no question: never what a name
+is ("Who is Ines Marlow?", "What is the Kelby Ferry?"), nor "What do the documents say about …?". English only.
 `ui.examples` offers a question only once it was answered with a citation that names its subject.
 """
 
@@ -24,6 +25,8 @@ CLAUSE_BREAK = re.compile(r"\s*(?:[,;:]| – | — | - )")  # a predicate ends a
 QUOTE = re.compile(r"[()“”\"‘]")  # a predicate that runs into a quotation or an aside is not asked
 MAX_PREDICATE_WORDS = 12
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+MONTHS = ("(?:January|February|March|April|May|June|July|August|September|October|November|December|Monday|"
+          "Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)")
 
 
 class Candidate(NamedTuple):
@@ -110,18 +113,34 @@ def subject_question(name: str, asker: str, text: str) -> str | None:
     return None
 
 
+def passive_question(name: str, text: str) -> str | None:
+    """"When was <name> <done>?" or "Where …?" from a sentence saying "<name> was <done> in 1901" or "… in
+    Streatham Hill": a fact asked for, with the verb as the sentence has it (no inflection to get wrong)."""
+    said = re.compile(rf"(?:^|[^\w’'])((?:[Tt]he )?{re.escape(name)}) (?:was|were) ((?:\w+ly )?\w+ed) "
+                      rf"(?:on|in|at) ((?:\d{{1,2}} )?[A-Z][\w’'\-]*|\d{{4}})")
+    for sentence in SENTENCE_END.split(text):
+        match = said.search(sentence.strip())
+        if match:
+            place = re.fullmatch(rf"{MONTHS}|\d{{1,2}} \w+|\d{{4}}", match.group(3)) is None
+            subject = re.sub(r"^The ", "the ", match.group(1))
+            return f"{'Where' if place else 'When'} was {subject} {match.group(2)}?"
+    return None
+
+
 def questions_about(name: str, text: str) -> list[Candidate]:
-    """The questions about one name, best first (empty when no natural question fits it)."""
+    """The questions about one name that ask for a fact, best first (empty when none fits it): never what a name
+    is ("Who is Chris Kaba?"), only who holds a role."""
     forms: list[str | None] = []
     head = name.split()[-1]
     if with_article(name, text):  # before is_person: "the Police Federation said" is not a person
         if head.lower() in ROLES:
             forms.append(f"Who is the {name}?")
         else:
-            forms += [subject_question(name, f"Which {head.lower()}", text), f"What is the {name}?"]
+            forms += [subject_question(name, f"Which {head.lower()}", text), passive_question(name, text)]
     elif is_person(name, text):
         age = re.search(rf"\b(?:{re.escape(name)}|{re.escape(head)}), (?:aged )?\d{{1,3}},", text)
-        forms += [subject_question(name, "Who", text), f"How old is {name}?" if age else None, f"Who is {name}?"]
+        forms += [subject_question(name, "Who", text), f"How old is {name}?" if age else None,
+                  passive_question(name, text)]
     return [Candidate(form, name) for form in forms if form]
 
 

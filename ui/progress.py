@@ -1,6 +1,6 @@
 """What the chat says while a generator's model loads before an answer: how long it has taken so far, and
 how long it should take. The estimate is this machine's last load of that model when there is one (`ui.speeds`).
-Otherwise, for a packaged model, it is the README's measured first use of qwen-1.5b (joined, verified and
+Otherwise, for a packaged model, it is the measured first use (docs/speed.md) of qwen-1.5b (joined, verified and
 converted once: 2 min 34 s to the first answer on 2 cores), scaled by the model's size and this machine's
 cores, and said to be an estimate. The chat cannot see the conversion's own steps (see docs/chat.md).
 """
@@ -14,7 +14,7 @@ from ui.settings import model_name
 from ui.speeds import seconds_text
 
 MEASURED_MODEL = "qwen-1.5b"
-MEASURED_FIRST_USE_SECONDS = 154.0  # README, "Quick start": the first answer after a fresh install
+MEASURED_FIRST_USE_SECONDS = 154.0  # docs/speed.md, "First use": the first answer after a fresh install
 MEASURED_CORES = 2
 
 

@@ -7,6 +7,7 @@ Citation markers are links `#cq-cite-<turn>-<marker>` that the page's script tur
 
 from __future__ import annotations
 
+import difflib
 import html
 import re
 from typing import Any
@@ -23,6 +24,8 @@ TIMING_ORDER = ["retrieve", "select", "first_token", "generate", "verify", "tota
 STOP_ICON = ('<svg class="cq-icon" viewBox="0 0 16 16" width="12" height="12" aria-hidden="true" focusable="false">'
              '<rect x="3" y="3" width="10" height="10" rx="1.5" fill="currentColor"/></svg>')
 SEARCHING = "Searching your documents…"
+PUNCTUATION = "?!.,;:"
+DRAFT = "Draft: checking it against your documents…"
 
 
 def label(item: dict[str, Any]) -> str:
@@ -30,9 +33,20 @@ def label(item: dict[str, Any]) -> str:
     return item.get("title", "").strip() or item["source"]
 
 
-def cite_link(turn: int, citation: dict[str, Any], text: str | None = None) -> str:
-    return (f'<a class="cq-cite" href="{CITE_PREFIX}{turn}-{citation["marker"]}" title="{e(label(citation))}">'
+def cite_link(turn: int, citation: dict[str, Any], text: str | None = None, gone: bool = False) -> str:
+    """A marker; `gone` when its document is no longer in the index (marked before anyone clicks it)."""
+    kind, note = ("cq-cite cq-cite-gone", " (no longer in the index)") if gone else ("cq-cite", "")
+    return (f'<a class="{kind}" href="{CITE_PREFIX}{turn}-{citation["marker"]}" title="{e(label(citation) + note)}">'
             f'{e(text or "[%d]" % citation["marker"])}</a>')
+
+
+def render_gone(answer: dict[str, Any], missing: frozenset[str]) -> str:
+    """A note under an answer citing documents removed since it was given."""
+    gone = [label(c) for c in answer["citations"] if c["source"] in missing]
+    if not gone:
+        return ""
+    names = "; ".join(e(name) for name in dict.fromkeys(gone))
+    return f'<div class="cq-note cq-gone">⚠ Cites a document no longer in the index: {names}</div>'
 
 
 def render_timings(timings: dict[str, float]) -> str:
@@ -54,12 +68,13 @@ def render_details(answer: dict[str, Any]) -> str:
 
 
 def render_confidence(answer: dict[str, Any]) -> str:
-    """The answer judge's probability that the answer is right, where a judge ran."""
+    """The answer judge's probability that the answer shown is right, where a judge ran; none beside a decline,
+    where there is no answer to be right."""
     probability = answer.get("probability")
-    if not isinstance(probability, int | float) or isinstance(probability, bool):
+    if answer.get("abstained") or not isinstance(probability, int | float) or isinstance(probability, bool):
         return ""
     return (f'<span class="cq-confidence" title="How likely the answer checker judges this answer to be right">'
-            f'confidence {max(0.0, min(1.0, probability)):.0%}</span>')
+            f'{max(0.0, min(1.0, probability)):.0%} likely right</span>')
 
 
 def render_actions(answer: dict[str, Any]) -> str:
@@ -69,12 +84,24 @@ def render_actions(answer: dict[str, Any]) -> str:
             f'<div class="cq-md">{e(answer_markdown(answer))}</div>')
 
 
+def resolved(question: str, standalone: str) -> list[tuple[str, str]]:
+    """What the rewrite of a follow-up put in place of its words, [("he", "Martyn Blake")], read from the two
+    questions whatever rewrote them; [] when it resolved nothing (unchanged, or only the previous question added)."""
+    said, meant = question.split(), standalone.split()
+    opcodes = difflib.SequenceMatcher(a=said, b=meant, autojunk=False).get_opcodes()
+    pairs = [(" ".join(said[i1:i2]).strip(PUNCTUATION), " ".join(meant[j1:j2]).strip(PUNCTUATION))
+             for tag, i1, i2, j1, j2 in opcodes if tag == "replace"]
+    return [(words, taken) for words, taken in pairs if words and taken and words != taken]
+
+
 def render_understood(answer: dict[str, Any]) -> str:
-    """A follow-up is answered as a question that stands alone: show which."""
+    """A follow-up whose rewrite resolved a word: what the word was taken to mean, so a wrong guess shows at once."""
     asked = (answer.get("standalone_question") or "").strip()
-    if not asked or asked == answer["question"].strip():
+    pairs = resolved(answer["question"], asked)
+    if not pairs:
         return ""
-    return f'<div class="cq-note">Understood as: “{e(asked)}”</div>'
+    taken = "; ".join(f"“{e(words)}” as {e(meant)}" for words, meant in pairs)
+    return f'<div class="cq-note cq-understood" title="Answered as: {e(asked)}">Understood {taken}.</div>'
 
 
 def render_abstention(answer: dict[str, Any], turn: int) -> str:
@@ -90,27 +117,37 @@ def render_abstention(answer: dict[str, Any], turn: int) -> str:
             f'{render_actions(answer)}</div>')
 
 
-def render_answer(answer: dict[str, Any], turn: int) -> str:
-    """The answer bubble: escaped text, markers [n] as links to the evidence, copy and details below."""
+def render_answer(answer: dict[str, Any], turn: int, missing: frozenset[str] = frozenset()) -> str:
+    """The answer bubble: escaped text, markers [n] as links to the evidence, copy and details below; `missing`
+    names the sources no longer in the index."""
     if answer["abstained"]:
         return render_abstention(answer, turn)
     by_marker = {c["marker"]: c for c in answer["citations"]}
 
     def link(match: re.Match) -> str:
         citation = by_marker.get(int(match.group(1)))
-        return cite_link(turn, citation) if citation else match.group(0)
+        return cite_link(turn, citation, gone=citation["source"] in missing) if citation else match.group(0)
 
     body = re.sub(r"\[(\d{1,3})\]", link, e(answer["text"]))
     conflict = '<div class="cq-note">⚠ The sources disagree: both are cited.</div>' if answer.get("conflict") else ""
-    return (f'<div class="cq-answer cq-turn-{turn}">{body}{conflict}{render_understood(answer)}'
-            f'{render_actions(answer)}</div>')
+    return (f'<div class="cq-answer cq-turn-{turn}">{body}{conflict}{render_gone(answer, missing)}'
+            f'{render_understood(answer)}{render_actions(answer)}</div>')
 
 
 def render_streaming(text: str) -> str:
-    """The answer while it is written; before its first words, what is being done."""
+    """The answer while it is written: a draft, shown as one, that the checks may still rewrite or withhold, so the
+    finished answer (or decline) replaces it whole; before its first words, what is being done."""
     if not text:
         return f'<div class="cq-answer cq-streaming cq-searching">{SEARCHING}</div>'
-    return f'<div class="cq-answer cq-streaming">{e(text)} …</div>'
+    return (f'<div class="cq-answer cq-streaming cq-draft"><div class="cq-draft-label">{DRAFT}</div>'
+            f'<div class="cq-draft-text">{e(text)} …</div></div>')
+
+
+# Under the last answer: ask it again, or edit the question (the page's script presses the chat's hidden buttons).
+AGAIN = ('<div class="cq-again"><button class="cq-regenerate" title="Ask the last question again">Regenerate</button>'
+         '<button class="cq-edit" title="Change the last question and ask it instead">Edit question</button></div>')
+EDITING = ('<div class="cq-note cq-editing" role="status">Editing your last question: Ask replaces it and its answer. '
+           '<button class="cq-edit-cancel">Cancel</button></div>')
 
 
 def render_stopped(partial: str = "") -> str:
@@ -138,9 +175,10 @@ def refused(name: str, message: str) -> str:
     return f'<div class="cq-status-error" role="alert">✗ {e(name)}: {e(message)}</div>'
 
 
-def render_entry(entry: conv.Entry, turn: int, streaming: str = "", waiting: str = "") -> str:
+def render_entry(entry: conv.Entry, turn: int, streaming: str = "", waiting: str = "",
+                 missing: frozenset[str] = frozenset()) -> str:
     if entry["state"] == conv.ANSWERED:
-        return render_answer(entry["answer"], turn)
+        return render_answer(entry["answer"], turn, missing)
     if entry["state"] == conv.FAILED:
         return render_error(entry["error"])
     if entry["state"] == conv.ANSWERING:
@@ -148,11 +186,15 @@ def render_entry(entry: conv.Entry, turn: int, streaming: str = "", waiting: str
     return render_stopped(entry.get("partial", ""))
 
 
-def chat_messages(conversation: list[conv.Entry], streaming: str = "", waiting: str = "") -> list[dict[str, str]]:
+def chat_messages(conversation: list[conv.Entry], streaming: str = "", waiting: str = "",
+                  missing: frozenset[str] = frozenset()) -> list[dict[str, str]]:
     """The Chatbot's messages; `streaming` is the text so far of an entry still answering, `waiting` what
-    it shows before any (a model loading)."""
+    it shows before any (a model loading), `missing` the cited sources no longer in the index."""
     messages = []
     for turn, entry in enumerate(conversation):
+        shown = render_entry(entry, turn, streaming, waiting, missing)
+        if turn == len(conversation) - 1 and entry["state"] != conv.ANSWERING:
+            shown += AGAIN
         messages.append({"role": "user", "content": e(entry["question"])})
-        messages.append({"role": "assistant", "content": render_entry(entry, turn, streaming, waiting)})
+        messages.append({"role": "assistant", "content": shown})
     return messages
