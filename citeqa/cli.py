@@ -161,8 +161,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--rebuild", action="store_true", help="start a fresh index from these paths")
     p.add_argument("--sync", action="store_true", help="also remove indexed documents no longer under these paths")
     p.add_argument("--ray", metavar="ADDRESS", help="load, chunk and embed on a Ray cluster: local (start one on this "
-                   "machine for the run), auto, host:port or ray://host:10001 (pip install 'citeqa[cluster]'; "
-                   "docs/scale.md)")
+                   "machine for the run), auto (the cluster this machine is a node of) or the head's host:port "
+                   "(pip install 'citeqa[cluster]'; docs/scale.md)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_index)

@@ -2,10 +2,11 @@
 
 How files reach the workers: the driver reads and hashes every file anyway, to leave unchanged ones out
 before any work is shipped, so it sends the bytes it hashed (`RayBuild.send`) into Ray's object store, in
-blocks of `FILES_PER_TASK` files; workers fetch the blocks from there. No shared filesystem is needed (a
-laptop can drive a cluster through `ray://`), the hash stored is the hash of exactly the bytes indexed, and
-the cost is small: an article is a few kilobytes on the wire against tens of milliseconds of embedding per
-chunk. The object store spills to disk, so the driver holds one block at a time, not the corpus.
+blocks of `FILES_PER_TASK` files; workers fetch the blocks from there. No shared filesystem is needed (the
+files may live on the driver's node only), the hash stored is the hash of exactly the bytes indexed, and the
+cost is small: an article is a few kilobytes on the wire against tens of milliseconds of embedding per chunk.
+The object store spills to disk, so the driver holds one block at a time, not the corpus. The driver runs
+on a node of the cluster: Ray Data does not run through Ray Client (`ray://`).
 
 Each worker is a Ray Data actor holding one `Embedder` (the engine the index was built with; the compute type
 its own CPU prefers, as on any machine) on one CPU: the one-thread layout of local bulk indexing, spread
@@ -33,7 +34,7 @@ from index.loaders import RawFile, SkipFile, parse_file
 
 log = logging.getLogger("citeqa.index")
 
-FILES_PER_TASK = 32  # files per block and per task: about 180 news chunks, 2-4 s on one core; what a retry redoes
+FILES_PER_TASK = 16  # files per block and per task: about 90 news chunks, 1-3 s on one core; what a retry redoes
 BLOCK_BYTES = 64 << 20  # a block closes early past this many bytes (large PDFs)
 CPUS_PER_WORKER = 1
 INSTALL = "pip install 'citeqa[cluster]'"
@@ -97,13 +98,18 @@ class RayBuild:
     """One connection to a cluster for one run: `send` files, then `run` them, within `with RayBuild(...)`.
 
     `address` is "local" (a new local cluster for this run, shut down after it), "auto" (the cluster this
-    machine belongs to), "host:port" or "ray://host:10001". When the calling process is already connected
+    machine belongs to) or the "host:port" of its head node. Ray Client addresses (ray://) are refused: Ray
+    Data does not run through Ray Client (ray-project/ray#42739). When the calling process is already connected
     (`ray.init` done by the Python API's caller), that connection is used and left open.
     """
 
     def __init__(self, address: str) -> None:
         if not address:
-            raise ValueError("--ray needs an address: local, auto, host:port or ray://host:10001")
+            raise ValueError("--ray needs an address: local, auto or the host:port of the cluster's head node")
+        if address.startswith("ray://"):
+            raise ClusterError(f"{address} is a Ray Client address, and Ray Data does not run through Ray Client: run "
+                               "citeqa index on a node of the cluster (`ray start --address HEAD:6379` there) with "
+                               "--ray auto, or submit it as a Ray job (docs/scale.md)")
         self.address = address
         self.ray = _ray()
         self._started = False

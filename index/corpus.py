@@ -250,7 +250,7 @@ class Index:
         A file whose bytes equal a document that stays indexed under another source is skipped with a
         warning ("same content as ..."). `source_prefix` namespaces the sources (the chat's uploads use
         "uploads/"); with `sync`, only indexed documents under that prefix can be removed. `ray` loads, chunks
-        and embeds on the Ray cluster at that address ("local", "auto", "host:port", "ray://host:10001";
+        and embeds on the Ray cluster at that address ("local", "auto" or the head's "host:port";
         `index.cluster`), with the same report and the same index as a local run.
         """
         started = time.perf_counter()

@@ -160,7 +160,7 @@ def some_news(news_corpus: Path, folder: Path, count: int) -> Path:
 def test_a_worker_killed_mid_run_is_retried_and_the_index_is_complete(built, news_corpus, ray_cluster, tmp_path,
                                                                         monkeypatch):
     local, _, _ = built
-    folder = some_news(news_corpus, tmp_path / "corpus", 96)  # three blocks: two running when the first is in
+    folder = some_news(news_corpus, tmp_path / "corpus", 96)  # six blocks: two running when the first is in
     killed: list[int] = []
     written: list[int] = []
     put = milvus_store.MilvusWriter.put
@@ -263,3 +263,12 @@ def test_answering_and_local_indexing_never_import_ray(corpus, tmp_path):
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_ray_client_address_is_refused_with_what_works(corpus, tmp_path):
+    from index.cluster import ClusterError
+
+    index = Index(IndexConfig(path=tmp_path / "index"))
+    with pytest.raises(ClusterError, match="Ray Data does not run through Ray Client.*--ray auto"):
+        index.add([corpus], ray="ray://head:10001")
+    assert not index.exists
