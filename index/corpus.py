@@ -10,8 +10,9 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from filelock import FileLock, Timeout
@@ -25,6 +26,9 @@ from index.fusion import reciprocal_rank_fusion
 from index.loaders import Skipped, load_documents, loader_kind, read_files
 from index.runtime import query_threads
 from index.stores import STORES
+
+if TYPE_CHECKING:
+    from index.cluster import RayBuild  # imports Ray: only under `add(ray=...)`
 
 log = logging.getLogger("citeqa.index")
 SearchMode = Literal["hybrid", "dense", "keyword"]
@@ -290,23 +294,16 @@ class Index:
                     source_prefix: str, address: str) -> IndexReport:
         """`_add_here` with loading, chunking and embedding on a Ray cluster (`index.cluster`).
 
-        Unchanged files never leave this process; the others' bytes go to the cluster, and the results come
-        back in file order and are written as they come. A result whose bytes another file or an indexed
-        document also has may be a duplicate: it waits until every file is in, and `_drop_duplicates` decides
-        as in a local run. A file with the bytes and loader of one sent before, or of an unchanged document,
-        is not sent: it loads as that one did.
+        Unchanged files never leave this process; the others' bytes go to the cluster (`_send`), and the
+        results come back in file order and are written as they come. A result whose bytes another file or
+        an indexed document also has may be a duplicate: it waits until every file is in, and
+        `_drop_duplicates` decides as in a local run.
         """
         from index.cluster import Built, BuildSettings, RayBuild
 
-        unchanged: list[str] = []
-        failed: list[tuple[int, str, str]] = []  # (order, source, reason) of skipped files
-        sources: dict[int, str] = {}  # by order: the files to index (neither skipped nor unchanged) and their hashes
-        digests: dict[int, str] = {}
-        copies: dict[int, list[int]] = {}  # a file sent -> later files of the same bytes and loader
-        twins: set[int] = set()  # files of the bytes and loader of an unchanged document: loaded, certainly copies
-        seen: set[str] = set()
         written: dict[int, int] = {}  # order -> chunks written
         held: dict[int, Built] = {}  # possible duplicates
+        failed: list[tuple[int, str, str]] = []  # (order, source, reason) of files the workers could not load
         writer: StoreWriter | None = None
 
         def put(order: int, built: Built) -> None:
@@ -316,35 +313,17 @@ class Index:
             written[order] = len(built.chunks)
 
         with RayBuild(address) as build:
-            first: dict[tuple[str, str], int] = {}
-            indexed: set[tuple[str, str]] = set()
-            for order, item in enumerate(read_files(paths, self.max_bytes, source_prefix)):
-                seen.add(item.source)
-                if isinstance(item, Skipped):
-                    failed.append((order, item.source, item.reason))
-                    continue
-                kind = (item.sha256, loader_kind(item.name))
-                if known.get(item.source) == item.sha256:
-                    unchanged.append(item.source)
-                    indexed.add(kind)
-                    continue
-                sources[order], digests[order] = item.source, item.sha256
-                if kind in indexed:
-                    twins.add(order)
-                elif (sent := first.setdefault(kind, order)) == order:
-                    build.send(order, item)
-                else:
-                    copies.setdefault(sent, []).append(order)
-            removed = self._vanished(known, seen, sync, source_prefix)
-            indexing = set(sources.values())
-            # Bytes a document that stays whatever happens already holds: such a file is loaded, never embedded.
-            held_anyway = {d for s, d in known.items() if s not in removed and s not in indexing}
+            sent = self._send(build, paths, known, source_prefix)
+            sources, digests = sent.sources, sent.digests
+            removed = self._vanished(known, sent.seen, sync, source_prefix)
+            # Bytes a document that stays whatever happens already holds: a file of them is loaded, not embedded.
+            staying = {d for s, d in known.items() if s not in removed and s not in sources.values()}
             sharing = Counter(digests.values()) + Counter(known.values())
             settings = BuildSettings(self.config.embedding_model, self._backend(), self.config.embedding_dtype,
                                      self.config.chunk_tokens, self.config.overlap_tokens, self.config.batch_size)
             try:
-                for built in build.run(settings, frozenset(held_anyway & set(digests.values())), progress):
-                    for order in (built.order, *copies.get(built.order, ())):
+                for built in build.run(settings, frozenset(staying & set(digests.values())), progress):
+                    for order in (built.order, *sent.copies.get(built.order, ())):
                         if built.document is None:
                             failed.append((order, sources[order], built.reason))
                             log.warning("skipped %s: %s", sources[order], built.reason)
@@ -352,9 +331,9 @@ class Index:
                             put(order, built)
                         else:
                             held[order] = built.renamed(sources[order])
-                skipped = [(source, reason) for _, source, reason in sorted(failed)]
+                skipped = [(source, reason) for _, source, reason in sorted([*sent.failed, *failed])]
                 loaded = [held[o].document if o in held else Document(sources[o], "", "", digests[o])
-                          for o in sorted((*held, *written, *twins))]
+                          for o in sorted((*held, *written, *sent.twins))]
                 kept = {d.source for d in self._drop_duplicates(loaded, known, removed, skipped)}
                 for order in sorted(o for o in held if sources[o] in kept):
                     put(order, held[order])
@@ -368,7 +347,36 @@ class Index:
                 raise
         done = [(sources[o], sources[o] in known) for o in sorted(written)]
         return IndexReport(tuple(s for s, old in done if not old), tuple(s for s, old in done if old),
-                           tuple(unchanged), tuple(removed), tuple(skipped), sum(written.values()))
+                           sent.unchanged, tuple(removed), tuple(skipped), sum(written.values()))
+
+    def _send(self, build: RayBuild, paths: list[Path], known: dict[str, str], source_prefix: str) -> _Sent:
+        """Read and hash every file, and send to the cluster those to index. A file with the bytes and loader of
+        one sent before, or of an unchanged document, is not sent: it loads as that one did."""
+        unchanged, failed, seen = [], [], set()
+        sources: dict[int, str] = {}
+        digests: dict[int, str] = {}
+        copies: dict[int, list[int]] = {}
+        twins: list[int] = []
+        first: dict[tuple[str, str], int] = {}
+        indexed: set[tuple[str, str]] = set()
+        for order, item in enumerate(read_files(paths, self.max_bytes, source_prefix)):
+            seen.add(item.source)
+            if isinstance(item, Skipped):
+                failed.append((order, item.source, item.reason))
+                continue
+            kind = (item.sha256, loader_kind(item.name))
+            if known.get(item.source) == item.sha256:
+                unchanged.append(item.source)
+                indexed.add(kind)
+                continue
+            sources[order], digests[order] = item.source, item.sha256
+            if kind in indexed:
+                twins.append(order)
+            elif (sent := first.setdefault(kind, order)) == order:
+                build.send(order, item)
+            else:
+                copies.setdefault(sent, []).append(order)
+        return _Sent(tuple(unchanged), tuple(failed), frozenset(seen), sources, digests, copies, tuple(twins))
 
     @staticmethod
     def _vanished(known: dict[str, str], seen: set[str], sync: bool, source_prefix: str) -> list[str]:
@@ -442,6 +450,19 @@ class Index:
         if snapshot is not None:
             snapshot.close()
         self.store.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """What `Index._send` did with each file of a Ray run, by its order among the files."""
+
+    unchanged: tuple[str, ...]
+    failed: tuple[tuple[int, str, str], ...]  # (order, source, reason) of files skipped before sending
+    seen: frozenset[str]
+    sources: dict[int, str]  # the files to index: neither skipped nor unchanged
+    digests: dict[int, str]
+    copies: dict[int, list[int]]  # a file sent -> later files of the same bytes and loader, not sent
+    twins: tuple[int, ...]  # files of the bytes and loader of an unchanged document, not sent
 
 
 def require_index(index: Index) -> None:
