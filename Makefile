@@ -37,7 +37,7 @@ test: install browser
 	$(PY) -m pytest
 
 test-fast: install
-	$(PY) -m pytest -m "not model and not browser"
+	$(PY) -m pytest -m "not model and not browser and not cluster"
 
 run: install
 	$(CITEQA) ask "$(QUESTION)"

@@ -24,13 +24,16 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
 
 from index.backend import IndexError_
 from index.documents import Chunk, Document
 from index.loaders import RawFile, SkipFile, parse_file
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # installed with ray[data], like Ray: imported where it is used
 
 log = logging.getLogger("citeqa.index")
 
@@ -109,7 +112,7 @@ class RayBuild:
         if address.startswith("ray://"):
             raise ClusterError(f"{address} is a Ray Client address, and Ray Data does not run through Ray Client: run "
                                "citeqa index on a node of the cluster (`ray start --address HEAD:6379` there) with "
-                               "--ray auto, or submit it as a Ray job (docs/scale.md)")
+                               "--ray auto (docs/scale.md)")
         self.address = address
         self.ray = _ray()
         self._started = False
@@ -153,6 +156,8 @@ class RayBuild:
             self._seal()
 
     def _seal(self) -> None:
+        import pyarrow as pa
+
         if self._rows:
             table = pa.Table.from_pylist(self._rows, schema=pa.schema([
                 ("order", pa.int64()), ("source", pa.string()), ("name", pa.string()), ("data", pa.large_binary()),
@@ -217,6 +222,8 @@ class Worker:
         self.skip_embedding = skip_embedding
 
     def __call__(self, block: pa.Table) -> pa.Table:
+        import pyarrow as pa
+
         rows = block.to_pylist()
         documents: list[Document | None] = []
         reasons: list[str] = []
@@ -243,14 +250,18 @@ class Worker:
                 "vectors": np.ascontiguousarray(mine, dtype=np.float32).tobytes(),
                 "backend": self.embedder.backend, "dtype": self.embedder.dtype, "dimension": self.embedder.dimension,
             })
-        return pa.Table.from_pylist(out, schema=RESULT_SCHEMA)
+        return pa.Table.from_pylist(out, schema=result_schema())
 
 
-RESULT_SCHEMA = pa.schema([
-    ("order", pa.int64()), ("source", pa.string()), ("sha256", pa.string()), ("reason", pa.string()),
-    ("title", pa.string()), ("text", pa.large_string()), ("metadata", pa.large_string()),
-    ("starts", pa.list_(pa.int64())), ("ends", pa.list_(pa.int64())), ("vectors", pa.large_binary()),
-    ("backend", pa.string()), ("dtype", pa.string()), ("dimension", pa.int64())])
+def result_schema():
+    """A worker's result table: one row a file, the vectors as float32 bytes."""
+    import pyarrow as pa
+
+    return pa.schema([
+        ("order", pa.int64()), ("source", pa.string()), ("sha256", pa.string()), ("reason", pa.string()),
+        ("title", pa.string()), ("text", pa.large_string()), ("metadata", pa.large_string()),
+        ("starts", pa.list_(pa.int64())), ("ends", pa.list_(pa.int64())), ("vectors", pa.large_binary()),
+        ("backend", pa.string()), ("dtype", pa.string()), ("dimension", pa.int64())])
 
 
 def decode(row: dict) -> Built:

@@ -241,7 +241,8 @@ def test_updates_removals_and_sync_match_a_local_run_on_faiss(ray_cluster, corpu
 
 
 def test_without_ray_installed_index_ray_says_what_to_install(corpus, tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails as when it is not installed
+    for name in ("ray", "pyarrow"):  # `import ray` fails as when citeqa[cluster] is not installed
+        monkeypatch.setitem(sys.modules, name, None)
     code = citeqa_main(["index", str(corpus), "--index", str(tmp_path / "index"), "--ray", "local"])
     err = capsys.readouterr().err
     assert code == 2 and "pip install 'citeqa[cluster]'" in err and "Traceback" not in err
