@@ -176,7 +176,6 @@ class RayBuild:
         self._seal()
         if not self._blocks:
             return
-        ray = self.ray
         import ray.data  # configures its logger, once
         from tqdm.auto import tqdm
 
