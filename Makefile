@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	# The CPU build of torch lies on this disk; a looser pin would pull a multi-GB CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,cluster]'
 	@touch $(STAMP)
 
 $(DATA_STAMP): $(STAMP)
@@ -37,7 +37,7 @@ test: install browser
 	$(PY) -m pytest
 
 test-fast: install
-	$(PY) -m pytest -m "not model and not browser"
+	$(PY) -m pytest -m "not model and not browser and not cluster"
 
 run: install
 	$(CITEQA) ask "$(QUESTION)"

@@ -25,7 +25,7 @@ from pathlib import Path
 STARTED = time.perf_counter()
 # Modules the answering path must not import: the start stage reports any that it finds loaded.
 NOT_FOR_ANSWERING = ("torch", "transformers", "sentence_transformers", "gradio", "pymilvus", "matplotlib", "scipy",
-                     "eval")
+                     "eval", "ray")
 
 
 def cmd_index(args: argparse.Namespace) -> dict:

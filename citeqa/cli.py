@@ -27,7 +27,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     from index.corpus import Index
 
     index = Index(index_config(args))
-    report = index.add(args.paths, rebuild=args.rebuild, sync=args.sync, progress=not args.quiet)
+    report = index.add(args.paths, rebuild=args.rebuild, sync=args.sync, progress=not args.quiet, ray=args.ray)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:  # each skipped file was already logged once, with its reason
@@ -176,6 +176,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", help=".txt, .md, .html, .pdf files or folders")
     p.add_argument("--rebuild", action="store_true", help="start a fresh index from these paths")
     p.add_argument("--sync", action="store_true", help="also remove indexed documents no longer under these paths")
+    p.add_argument("--ray", metavar="ADDRESS", help="load, chunk and embed on a Ray cluster: local (start one on this "
+                   "machine for the run), auto (the cluster this machine is a node of) or the head's host:port "
+                   "(pip install 'citeqa[cluster]'; docs/scale.md)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_index)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import inspect
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from filelock import FileLock, Timeout
@@ -18,9 +22,12 @@ from index.backend import (SCHEMA_VERSION, DocumentInfo, IndexError_, IndexMisma
 from index.config import IndexConfig
 from index.documents import Chunk, Document, IndexReport, Passage
 from index.fusion import reciprocal_rank_fusion
-from index.loaders import Skipped, load_documents
+from index.loaders import Skipped, load_documents, loader_kind, read_files
 from index.runtime import query_threads
 from index.stores import STORES
+
+if TYPE_CHECKING:
+    from index.cluster import RayBuild  # imports Ray: only under `add(ray=...)`
 
 log = logging.getLogger("citeqa.index")
 SearchMode = Literal["hybrid", "dense", "keyword"]
@@ -163,19 +170,46 @@ class Index:
         self.root.mkdir(parents=True, exist_ok=True)
         return FileLock(self.root / ".lock", timeout=self.config.lock_timeout)
 
-    def _writer(self, rebuild: bool) -> StoreWriter:
+    @property
+    def max_bytes(self) -> int:
+        return int(self.config.max_file_mb * 1_000_000)
+
+    def _backend(self) -> str:
+        """The embedding backend more chunks are embedded with, decided once here for every Ray worker: the one
+        the index was built with, else the configured one, with `auto` chosen for this machine's model."""
+        backend = self.config.embedding_backend
+        if backend != "auto":
+            return backend
+        from index.embedding import resolve_model_path
+        from index.encoders import choose_backend
+
+        return self._built_with() or choose_backend(resolve_model_path(self.config.embedding_model))
+
+    def _writer(self, rebuild: bool, engine=None) -> StoreWriter:
+        """A writer of the next generation; a new index records `engine`'s backend, dtype and dimension (default:
+        the embedder of this process)."""
         base = None
         if not rebuild and self.exists:
             base = self.snapshot()
+        if base is None:
+            engine = engine or self.embedder
         manifest = dict(base.manifest) if base else {
             "embedding_model": self.config.embedding_model,
-            "embedding_backend": self.embedder.backend,
-            "embedding_dtype": self.embedder.dtype,
-            "dimension": self.embedder.dimension,
+            "embedding_backend": engine.backend,
+            "embedding_dtype": engine.dtype,
+            "dimension": engine.dimension,
             "chunk_tokens": self.config.chunk_tokens,
             "overlap_tokens": self.config.overlap_tokens,
         }
         return self.store.writer(base, manifest)
+
+    def _publish(self, writer: StoreWriter, removed: list[str]) -> None:
+        """Remove `removed`, publish what `writer` holds, and read the new generation from then on."""
+        for source in removed:
+            writer.remove(source)
+        writer.publish()
+        with self._snapshot_lock:
+            self._snapshot = None  # not closed: other threads may be searching it
 
     def _locked(self):
         lock = self._lock()
@@ -194,40 +228,140 @@ class Index:
         return lock
 
     def add(self, paths: Iterable[str | Path], rebuild: bool = False, sync: bool = False,
-            progress: bool = False, source_prefix: str = "") -> IndexReport:
+            progress: bool = False, source_prefix: str = "", ray: str | None = None) -> IndexReport:
         """Index files and folders. Only new or changed documents (by sha256) are chunked and embedded.
 
         A file whose bytes equal a document that stays indexed under another source is skipped with a
         warning ("same content as ..."). `source_prefix` namespaces the sources (the chat's uploads use
-        "uploads/"); with `sync`, only indexed documents under that prefix can be removed.
+        "uploads/"); with `sync`, only indexed documents under that prefix can be removed. `ray` loads, chunks
+        and embeds on the Ray cluster at that address ("local", "auto" or the head's "host:port";
+        `index.cluster`), with the same report and the same index as a local run.
         """
         started = time.perf_counter()
         paths = [Path(p) for p in paths]
         lock = self._locked()
         try:
             known = {} if (rebuild or not self.exists) else self.snapshot().hashes()
-            added, updated, unchanged, skipped, todo = [], [], [], [], []
-            seen: set[str] = set()
-            for item in load_documents(paths, int(self.config.max_file_mb * 1_000_000), source_prefix):
-                seen.add(item.source)
-                if isinstance(item, Skipped):
-                    skipped.append((item.source, item.reason))
-                elif known.get(item.source) == item.sha256:
-                    unchanged.append(item.source)
-                else:
-                    todo.append(item)
-            removed = sorted(s for s in set(known) - seen if s.startswith(source_prefix)) if sync else []
-            todo = self._drop_duplicates(todo, known, removed, skipped)
-            for item in todo:
-                (updated if item.source in known else added).append(item.source)
-            embedded = 0
-            if todo or removed or rebuild or not self.exists:
-                embedded = self._write(todo, removed, rebuild, progress)
+            run = self._add_here if ray is None else functools.partial(self._add_on_ray, address=ray)
+            report = run(paths, known, rebuild, sync, progress, source_prefix)
             self.store.collect_garbage()
         finally:
             lock.release()
-        return IndexReport(tuple(added), tuple(updated), tuple(unchanged), tuple(removed), tuple(skipped),
-                           embedded, time.perf_counter() - started)
+        return dataclasses.replace(report, seconds=time.perf_counter() - started)
+
+    def _add_here(self, paths: list[Path], known: dict[str, str], rebuild: bool, sync: bool, progress: bool,
+                  source_prefix: str) -> IndexReport:
+        added, updated, unchanged, skipped, todo = [], [], [], [], []
+        seen: set[str] = set()
+        for item in load_documents(paths, self.max_bytes, source_prefix):
+            seen.add(item.source)
+            if isinstance(item, Skipped):
+                skipped.append((item.source, item.reason))
+            elif known.get(item.source) == item.sha256:
+                unchanged.append(item.source)
+            else:
+                todo.append(item)
+        removed = self._vanished(known, seen, sync, source_prefix)
+        todo = self._drop_duplicates(todo, known, removed, skipped)
+        for item in todo:
+            (updated if item.source in known else added).append(item.source)
+        embedded = 0
+        if todo or removed or rebuild or not self.exists:
+            embedded = self._write(todo, removed, rebuild, progress)
+        return IndexReport(tuple(added), tuple(updated), tuple(unchanged), tuple(removed), tuple(skipped), embedded)
+
+    def _add_on_ray(self, paths: list[Path], known: dict[str, str], rebuild: bool, sync: bool, progress: bool,
+                    source_prefix: str, address: str) -> IndexReport:
+        """`_add_here` with loading, chunking and embedding on a Ray cluster (`index.cluster`).
+
+        Unchanged files never leave this process; the others' bytes go to the cluster (`_send`), and the
+        results come back in file order and are written as they come. A result whose bytes another file or
+        an indexed document also has may be a duplicate: it waits until every file is in, and
+        `_drop_duplicates` decides as in a local run.
+        """
+        from index.cluster import Built, BuildSettings, RayBuild
+
+        written: dict[int, int] = {}  # order -> chunks written
+        held: dict[int, Built] = {}  # possible duplicates
+        failed: list[tuple[int, str, str]] = []  # (order, source, reason) of files the workers could not load
+        writer: StoreWriter | None = None
+
+        def put(order: int, built: Built) -> None:
+            nonlocal writer
+            writer = writer or self._writer(rebuild, built.engine)
+            writer.put(built.document, list(built.chunks), built.vectors)
+            written[order] = len(built.chunks)
+
+        with RayBuild(address) as build:
+            sent = self._send(build, paths, known, source_prefix)
+            sources, digests = sent.sources, sent.digests
+            removed = self._vanished(known, sent.seen, sync, source_prefix)
+            # Bytes a document that stays whatever happens already holds: a file of them is loaded, not embedded.
+            staying = {d for s, d in known.items() if s not in removed and s not in sources.values()}
+            sharing = Counter(digests.values()) + Counter(known.values())
+            settings = BuildSettings(self.config.embedding_model, self._backend(), self.config.embedding_dtype,
+                                     self.config.chunk_tokens, self.config.overlap_tokens, self.config.batch_size)
+            try:
+                for built in build.run(settings, frozenset(staying & set(digests.values())), progress):
+                    for order in (built.order, *sent.copies.get(built.order, ())):
+                        if built.document is None:
+                            failed.append((order, sources[order], built.reason))
+                            log.warning("skipped %s: %s", sources[order], built.reason)
+                        elif sharing[digests[order]] == 1:  # no other file or document has these bytes
+                            put(order, built)
+                        else:
+                            held[order] = built.renamed(sources[order])
+                skipped = [(source, reason) for _, source, reason in sorted([*sent.failed, *failed])]
+                loaded = [held[o].document if o in held else Document(sources[o], "", "", digests[o])
+                          for o in sorted((*held, *written, *sent.twins))]
+                kept = {d.source for d in self._drop_duplicates(loaded, known, removed, skipped)}
+                for order in sorted(o for o in held if sources[o] in kept):
+                    put(order, held[order])
+                if writer is None and (removed or rebuild or not self.exists):
+                    writer = self._writer(rebuild)
+                if writer is not None:
+                    self._publish(writer, removed)
+            except BaseException:
+                if writer is not None:
+                    writer.abort()
+                raise
+        done = [(sources[o], sources[o] in known) for o in sorted(written)]
+        return IndexReport(tuple(s for s, old in done if not old), tuple(s for s, old in done if old),
+                           sent.unchanged, tuple(removed), tuple(skipped), sum(written.values()))
+
+    def _send(self, build: RayBuild, paths: list[Path], known: dict[str, str], source_prefix: str) -> _Sent:
+        """Read and hash every file, and send to the cluster those to index. A file with the bytes and loader of
+        one sent before, or of an unchanged document, is not sent: it loads as that one did."""
+        unchanged, failed, seen = [], [], set()
+        sources: dict[int, str] = {}
+        digests: dict[int, str] = {}
+        copies: dict[int, list[int]] = {}
+        twins: list[int] = []
+        first: dict[tuple[str, str], int] = {}
+        indexed: set[tuple[str, str]] = set()
+        for order, item in enumerate(read_files(paths, self.max_bytes, source_prefix)):
+            seen.add(item.source)
+            if isinstance(item, Skipped):
+                failed.append((order, item.source, item.reason))
+                continue
+            kind = (item.sha256, loader_kind(item.name))
+            if known.get(item.source) == item.sha256:
+                unchanged.append(item.source)
+                indexed.add(kind)
+                continue
+            sources[order], digests[order] = item.source, item.sha256
+            if kind in indexed:
+                twins.append(order)
+            elif (sent := first.setdefault(kind, order)) == order:
+                build.send(order, item)
+            else:
+                copies.setdefault(sent, []).append(order)
+        return _Sent(tuple(unchanged), tuple(failed), frozenset(seen), sources, digests, copies, tuple(twins))
+
+    @staticmethod
+    def _vanished(known: dict[str, str], seen: set[str], sync: bool, source_prefix: str) -> list[str]:
+        """With `sync`, the indexed documents under the prefix whose files are gone."""
+        return sorted(s for s in set(known) - seen if s.startswith(source_prefix)) if sync else []
 
     @staticmethod
     def _drop_duplicates(todo: list[Document], known: dict[str, str], removed: list[str],
@@ -279,18 +413,14 @@ class Index:
         vectors = self.embedder.encode_documents(texts, progress=progress and len(texts) > 64)
         writer = self._writer(rebuild)
         try:
-            for source in removed:
-                writer.remove(source)
             offset = 0
             for document, chunks in chunked:
                 writer.put(document, chunks, vectors[offset:offset + len(chunks)])
                 offset += len(chunks)
-            writer.publish()
+            self._publish(writer, removed)
         except BaseException:
             writer.abort()
             raise
-        with self._snapshot_lock:
-            self._snapshot = None  # not closed: other threads may be searching it
         return len(texts)
 
     def close(self) -> None:
@@ -300,6 +430,19 @@ class Index:
         if snapshot is not None:
             snapshot.close()
         self.store.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """What `Index._send` did with each file of a Ray run, by its order among the files."""
+
+    unchanged: tuple[str, ...]
+    failed: tuple[tuple[int, str, str], ...]  # (order, source, reason) of files skipped before sending
+    seen: frozenset[str]
+    sources: dict[int, str]  # the files to index: neither skipped nor unchanged
+    digests: dict[int, str]
+    copies: dict[int, list[int]]  # a file sent -> later files of the same bytes and loader, not sent
+    twins: tuple[int, ...]  # files of the bytes and loader of an unchanged document, not sent
 
 
 def require_index(index: Index) -> None:

@@ -79,9 +79,10 @@ class Embedder:
         threads = threads or (None if self.engine == "torch" else default_threads())  # one batch, never the bulk layout
         return self._encode(texts, progress, self.query_dtype, threads)
 
-    def encode_documents(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        """The same vectors for bulk indexing, computed in `dtype` on the engine's fastest bulk layout."""
-        return self._encode(texts, progress, self.dtype, None)
+    def encode_documents(self, texts: list[str], progress: bool = False, threads: int | None = None) -> np.ndarray:
+        """The same vectors for bulk indexing, computed in `dtype` on the engine's fastest bulk layout over this
+        machine's cores, or in batches on `threads` threads (a Ray worker holds one CPU: index.cluster)."""
+        return self._encode(texts, progress, self.dtype, threads)
 
     def _encode(self, texts: list[str], progress: bool, dtype: str, threads: int | None) -> np.ndarray:
         if not texts:

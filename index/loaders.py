@@ -108,8 +108,25 @@ def load_pdf(data: bytes, stem: str) -> tuple[str, str, dict]:
     return text, str(info_title).strip() or _title_from_text(text, stem), {"format": "pdf", "pages": spans}
 
 
-def load_file(path: Path, source: str, max_bytes: int) -> Document:
-    """Load one file, or raise SkipFile saying why not."""
+@dataclass(frozen=True, slots=True)
+class RawFile:
+    """A file read and hashed but not parsed: what decides whether it is indexed again, and what a Ray worker
+    parses (index.cluster). `name` carries the suffix that picks the loader."""
+
+    source: str
+    name: str
+    data: bytes
+    sha256: str
+
+
+def loader_kind(name: str) -> str:
+    """Which loader reads a file of this name: files of the same bytes and kind load the same."""
+    suffix = Path(name).suffix.lower()
+    return "html" if suffix in HTML_SUFFIXES else "pdf" if suffix in PDF_SUFFIXES else "text"
+
+
+def read_file(path: Path, source: str, max_bytes: int) -> RawFile:
+    """The bytes of one file and their sha256, or SkipFile saying why it is not read."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise SkipFile(f"unsupported file type {suffix or '(none)'}; citeqa reads "
@@ -118,20 +135,32 @@ def load_file(path: Path, source: str, max_bytes: int) -> Document:
     if size > max_bytes:
         raise SkipFile(f"too large ({size / 1e6:.1f} MB > {max_bytes / 1e6:.0f} MB limit; raise max_file_mb)")
     data = path.read_bytes()
+    return RawFile(source, path.name, data, sha256_bytes(data))
+
+
+def parse_file(raw: RawFile) -> Document:
+    """The Document in a file's bytes, or SkipFile saying why there is none."""
+    stem = Path(raw.name).stem
+    kind = loader_kind(raw.name)
     try:
-        if suffix in HTML_SUFFIXES:
-            text, title, meta = load_html(data, path.stem)
-        elif suffix in PDF_SUFFIXES:
-            text, title, meta = load_pdf(data, path.stem)
+        if kind == "html":
+            text, title, meta = load_html(raw.data, stem)
+        elif kind == "pdf":
+            text, title, meta = load_pdf(raw.data, stem)
         else:
-            text, title, meta = load_text(data, path.stem)
+            text, title, meta = load_text(raw.data, stem)
     except SkipFile:
         raise
     except Exception as exc:  # noqa: BLE001 - a parser's bug on one odd file must not stop the run
         raise SkipFile(f"could not read it ({exc.__class__.__name__}: {_short(exc)})") from None
     if not text.strip():
         raise SkipFile("no text in it (empty, or a scanned PDF without a text layer)")
-    return Document(source=source, title=title, text=text, sha256=sha256_bytes(data), metadata=meta)
+    return Document(source=raw.source, title=title, text=text, sha256=raw.sha256, metadata=meta)
+
+
+def load_file(path: Path, source: str, max_bytes: int) -> Document:
+    """Load one file, or raise SkipFile saying why not."""
+    return parse_file(read_file(path, source, max_bytes))
 
 
 def discover(paths: Iterable[Path], prefix: str = "") -> Iterator[tuple[Path, str]]:
@@ -154,14 +183,30 @@ def discover(paths: Iterable[Path], prefix: str = "") -> Iterator[tuple[Path, st
             yield file, prefix + relative.as_posix()
 
 
-def load_documents(paths: Iterable[Path], max_bytes: int, prefix: str = "") -> Iterator[Document | Skipped]:
-    """Every file below `paths` as a Document, or as Skipped with a warning logged once."""
+def skipped(source: str, reason: str) -> Skipped:
+    """A file left out, with its reason logged once."""
+    log.warning("skipped %s: %s", source, reason)
+    return Skipped(source, reason)
+
+
+def read_files(paths: Iterable[Path], max_bytes: int, prefix: str = "") -> Iterator[RawFile | Skipped]:
+    """Every file below `paths`, read and hashed, or Skipped with its reason logged once."""
     for file, source in discover(paths, prefix):
         try:
-            yield load_file(file, source, max_bytes)
+            yield read_file(file, source, max_bytes)
         except SkipFile as exc:
-            log.warning("skipped %s: %s", source, exc)
-            yield Skipped(source, str(exc))
+            yield skipped(source, str(exc))
         except OSError as exc:
-            log.warning("skipped %s: cannot read it (%s)", source, exc.strerror or exc)
-            yield Skipped(source, f"cannot read it ({exc.strerror or exc})")
+            yield skipped(source, f"cannot read it ({exc.strerror or exc})")
+
+
+def load_documents(paths: Iterable[Path], max_bytes: int, prefix: str = "") -> Iterator[Document | Skipped]:
+    """Every file below `paths` as a Document, or as Skipped with a warning logged once."""
+    for item in read_files(paths, max_bytes, prefix):
+        if isinstance(item, Skipped):
+            yield item
+            continue
+        try:
+            yield parse_file(item)
+        except SkipFile as exc:
+            yield skipped(item.source, str(exc))
