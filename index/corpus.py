@@ -175,15 +175,15 @@ class Index:
         return int(self.config.max_file_mb * 1_000_000)
 
     def _backend(self) -> str:
-        """The embedding backend more chunks are embedded with, decided once here for every Ray worker: the one
-        the index was built with, else the configured one, with `auto` chosen for this machine's model."""
+        """The embedding backend more chunks are embedded with, decided once here for every Ray worker: the
+        configured one, `auto` chosen for the model as a local run chooses it (`index.encoders.choose_backend`)."""
         backend = self.config.embedding_backend
         if backend != "auto":
             return backend
         from index.embedding import resolve_model_path
         from index.encoders import choose_backend
 
-        return self._built_with() or choose_backend(resolve_model_path(self.config.embedding_model))
+        return choose_backend(resolve_model_path(self.config.embedding_model))
 
     def _writer(self, rebuild: bool, engine=None) -> StoreWriter:
         """A writer of the next generation; a new index records `engine`'s backend, dtype and dimension (default:
