@@ -11,7 +11,7 @@ QUESTION ?= How old was Chris Kaba when he was shot?
 # Flags for citeqa bench, e.g. make bench BENCH="--quick" (a check that it runs, not figures).
 BENCH    ?=
 
-.PHONY: install browser test test-fast run chat eval eval-seeds eval-halueval judge judge-ablation bench screenshot clean
+.PHONY: install browser test test-fast run chat eval eval-seeds eval-halueval eval-longform verifier judge judge-ablation bench screenshot clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -54,6 +54,18 @@ eval-seeds: install
 
 eval-halueval: install
 	$(CITEQA) eval --set halueval --generator default extractive
+
+# Why, how and summary questions: the seed articles (eval-out/longform/) and CNN/DailyMail news, the check half
+# (eval-out/longform-news/), beside a naive top-5 RAG on the same model.
+eval-longform: install
+	$(CITEQA) eval --set longform --generator default
+	$(CITEQA) eval --set longform-news --half check --generator default naive
+
+# The answer verifier (qa/data/verifier/): MiniLM fine-tuned as a cross-encoder on the HaluEval-QA train rows, then
+# converted to CTranslate2 int8 and calibrated on the tune half of the dev rows (eval.train_verifier; about an hour
+# on 2 cores). Retrain the judge after it (make judge): the verifier is its main signal.
+verifier: install
+	$(PY) -m eval.train_verifier
 
 # The answer judge (qa/data/judge.json), retrained on runs that record every draft (the judge off): the tune half
 # of the general dev set and the even seed questions. judge-ablation scores each signal on the held-out halves.

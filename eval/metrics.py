@@ -26,8 +26,9 @@ from qa.citing import strip_markers
 
 _MARKER_NUMBERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
-# Sentence ends: . ! ? (plus closing quotes) before white space and something that starts a sentence.
-_SENTENCE_END = re.compile(r"""[.!?]+["”’')\]]*(?=\s+["“‘(\[]?[A-Z0-9])""")
+# Sentence ends: . ! ? (plus closing quotes) before white space and something that starts a sentence; a line
+# break (the items of a list).
+_SENTENCE_END = re.compile(r"""[.!?]+["”’')\]]*(?=\s+["“‘(\[]?[A-Z0-9])|\n+""")
 _ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "sgt", "prof", "sir", "rev", "gen", "col", "lt", "capt",
                   "no", "vs", "etc", "inc", "ltd", "co", "jr", "sr", "u.s", "u.k", "e.g", "i.e", "a.m", "p.m"}
 # Words that carry no fact on their own; content words are what is left.
@@ -371,6 +372,15 @@ def cites_source(citations: Sequence[CitationLike], sources: Iterable[str]) -> b
     """Whether any citation points into one of the question's own documents (its gold passage)."""
     wanted = set(sources)
     return any(c.source in wanted for c in citations)
+
+
+def cites_statement(citations: Sequence[CitationLike], evidence: str) -> bool:
+    """Whether the first citation is the sentence that states the answer: it holds the question's evidence quote,
+    or lies within it (a quote of several sentences)."""
+    if not citations or not evidence.strip():
+        return False
+    cited, quote = normalize_answer(citations[0].text), normalize_answer(evidence)
+    return bool(cited) and bool(quote) and (quote in cited or cited in quote)
 
 
 # -- conflicts --------------------------------------------------------------------------------------

@@ -78,14 +78,19 @@ def abstention_table(document: dict[str, Any]) -> list[str]:
     rows = []
     for name, s in document["summary"]["answers"].items():
         unanswerable = s["abstained_unanswerable"] + s["answered_unanswerable"]
+        near = s.get("near_miss", 0)
         rows.append([f"**{name}**", f"{pct(s['abstention_recall'])} of {unanswerable}" if unanswerable else "n/a",
+                     f"{pct(s['near_miss_abstained'])} of {near}" if near else "n/a",
                      f"{pct(s['false_abstention'])} of {s['answerable']}" if s["answerable"] else "n/a",
-                     pct(s["abstention_precision"]), pct(s["cites_source"]), pct(s["grounding"])])
-    return _table(["Generator", "Abstained: unanswerable", "Abstained: answerable", "Abstention precision",
-                   "Cites its own document", "Grounding"], rows)
+                     pct(s["abstention_precision"]), pct(s["cites_source"]), pct(s.get("cites_statement")),
+                     pct(s["grounding"])])
+    return _table(["Generator", "Abstained: unanswerable", "Abstained: near-miss", "Abstained: answerable",
+                   "Abstention precision", "Cites its own document", "Cites the sentence that states it",
+                   "Grounding"], rows)
 
 
-TARGET_NAMES = {"abstention_recall": "unanswerable questions abstained on",
+TARGET_NAMES = {"abstention_recall": "unanswerable questions abstained on", "containment": "contains the answer",
+                "near_miss_abstained": "near-miss questions abstained on",
                 "false_abstention": "answerable questions abstained on", "grounding": "citations grounded"}
 
 

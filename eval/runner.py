@@ -73,6 +73,8 @@ class AnswerOutcome:
     calls: int = 0  # model calls
     searches: int = 0  # index searches
     repaired: str = ""  # why a second draft was asked for
+    read: bool = False  # the answer is the verifier's span, chosen over the draft (qa.steps.Reader)
+    cites_statement: bool | None = None  # a right answer whose first citation is its evidence quote's sentence
 
     @property
     def passed(self) -> bool:
@@ -95,7 +97,8 @@ class AnswerOutcome:
             "verdict": self.verdict, "error": self.error, "detail": self.detail, "draft": self.draft,
             "checks": [list(c) for c in self.checks], "check_details": dict(self.check_details),
             "candidate": self.candidate, "probability": _round(self.probability), "signals": dict(self.signals),
-            "calls": self.calls, "searches": self.searches, "repaired": self.repaired,
+            "calls": self.calls, "searches": self.searches, "repaired": self.repaired, "read": self.read,
+            "cites_statement": self.cites_statement,
         }
 
 
@@ -203,9 +206,11 @@ def score_answer(question: Question, answer: Answer, generator: str,
             bool(answer.conflict), text, question.conflicting_answers or question.answers)
     cited = tuple({"marker": c.marker, "source": c.source, "start": c.start, "end": c.end, "text": c.text}
                   for c in answer.citations)
-    own = None
+    own = statement = None
     if question.answerable and not answer.abstained:
         own = metrics.cites_source(answer.citations, question.sources or (question.source,))
+        if contains and question.evidence:
+            statement = metrics.cites_statement(answer.citations, question.evidence)
     return AnswerOutcome(generator, text, bool(answer.abstained), getattr(answer, "reason", ""),
                          bool(answer.conflict), em, f1, contains, citations, conflict_score,
                          dict(answer.timings), cited, verdict(question, answer.abstained, contains, citations),
@@ -214,7 +219,8 @@ def score_answer(question: Question, answer: Answer, generator: str,
                          check_details=tuple((v.check, v.detail) for v in getattr(answer, "checks", ()) if v.detail),
                          candidate=getattr(answer, "candidate", ""), probability=getattr(answer, "probability", None),
                          signals=tuple(getattr(answer, "signals", {}).items()), calls=getattr(answer, "calls", 0),
-                         searches=getattr(answer, "searches", 0), repaired=getattr(answer, "repaired", ""))
+                         searches=getattr(answer, "searches", 0), repaired=getattr(answer, "repaired", ""),
+                         read=bool(getattr(answer, "read", False)), cites_statement=statement)
 
 
 def failed_outcome(question: Question, generator: str, error: Exception) -> AnswerOutcome:

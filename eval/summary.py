@@ -1,7 +1,8 @@
 """Aggregate per-question outcomes into one row per configuration, overall and per question type.
 
 Rates are pooled over the questions they apply to: answer scores over answerable questions, abstention
-over all, citation scores over the answers that did not abstain (ALCE), conflict over `conflict` items.
+over all but the near-miss ones, which have their own rate (their subject is in the documents, their answer
+is not), citation scores over the answers that did not abstain (ALCE), conflict over `conflict` items.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 
 from eval import metrics
 from eval.runner import RECALL_AT, EvalRun, QuestionResult
+
+NEAR_MISS = "near_miss"  # the question type of near-miss questions (eval.halueval_set, the seeds set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,10 @@ class AnswerSummary:
     passed: int
     errors: int
     latency: tuple[metrics.Latency, ...]
+    near_miss: int = 0  # near-miss questions asked
+    near_miss_abstained: float | None = None  # the share of them abstained on
+    cites_statement: float | None = None  # of the right answers with an evidence quote, the share citing its sentence
+    read: int = 0  # answers the reader chose over the draft
 
     @property
     def pass_rate(self) -> float:
@@ -59,7 +66,8 @@ class AnswerSummary:
             "exact_match": r(self.exact_match), "f1": r(self.f1), "containment": r(self.containment),
             "abstention_precision": r(self.abstention.precision), "abstention_recall": r(self.abstention.recall),
             "abstention_f1": r(self.abstention.f1), "false_abstention": r(self.false_abstention),
-            "cites_source": r(self.cites_source),
+            "cites_source": r(self.cites_source), "cites_statement": r(self.cites_statement),
+            "near_miss": self.near_miss, "near_miss_abstained": r(self.near_miss_abstained), "read": self.read,
             "abstained_unanswerable": self.abstention.true_positives,
             "abstained_answerable": self.abstention.false_positives,
             "answered_unanswerable": self.abstention.false_negatives,
@@ -87,14 +95,17 @@ def summarize_retrieval(results: Sequence[QuestionResult], mode: str) -> Retriev
 
 
 def summarize_answers(results: Sequence[QuestionResult], generator: str) -> AnswerSummary:
-    outcomes = [(r.question, r.answers[generator]) for r in results if generator in r.answers]
+    every = [(r.question, r.answers[generator]) for r in results if generator in r.answers]
+    near = [a for q, a in every if q.type == NEAR_MISS]
+    outcomes = [(q, a) for q, a in every if q.type != NEAR_MISS]
     answerable = [a for q, a in outcomes if q.answerable]
-    cited = [a.citations for _, a in outcomes if a.citations is not None]
+    statements = [a.cites_statement for a in answerable if a.cites_statement is not None]
+    cited = [a.citations for _, a in every if a.citations is not None]
     own = [a.cites_source for a in answerable if not a.abstained]
     conflicts = [a.conflict_score for _, a in outcomes if a.conflict_score is not None]
     return AnswerSummary(
         generator=generator,
-        questions=len(outcomes),
+        questions=len(every),
         answerable=len(answerable),
         exact_match=metrics.mean(a.exact_match for a in answerable),
         f1=metrics.mean(a.f1 for a in answerable),
@@ -107,9 +118,13 @@ def summarize_answers(results: Sequence[QuestionResult], generator: str) -> Answ
         grounding=_pooled(sum(c.grounded_citations for c in cited), sum(c.citations for c in cited)),
         conflict=metrics.mean(conflicts),
         conflict_questions=len(conflicts),
-        passed=sum(1 for _, a in outcomes if a.passed),
-        errors=sum(1 for _, a in outcomes if a.error),
-        latency=tuple(metrics.latency(a.timings for _, a in outcomes)),
+        passed=sum(1 for _, a in every if a.passed),
+        errors=sum(1 for _, a in every if a.error),
+        latency=tuple(metrics.latency(a.timings for _, a in every)),
+        near_miss=len(near),
+        near_miss_abstained=_pooled(sum(a.abstained for a in near), len(near)),
+        cites_statement=_pooled(sum(statements), len(statements)),
+        read=sum(1 for _, a in every if a.read),
     )
 
 

@@ -14,6 +14,7 @@ The orders, and the measurements behind them (2 cores; bench/LEVERS.md has the f
   (`embedding_dtype`).
 - `generator`, causal and seq2seq language models: int8, the format they are converted to (3× faster than
   torch bfloat16 with the same answers); int8_float32 and float32 where a CPU lacks int8.
+- `verifier`, the answer verifier's cross-encoder (`qa.verifier`): int8, the type its head was calibrated on.
 
 Vectors of one model on one engine are comparable across compute types: with documents in one type and
 questions in another, recall@5 on the seeds and the general dev set was the same for every pair of int8,
@@ -33,6 +34,7 @@ from pathlib import Path
 PREFERENCE: dict[str, tuple[str, ...]] = {
     "embedder": ("int16", "float32"),
     "generator": ("int8", "int8_float32", "float32"),
+    "verifier": ("int8", "int8_float32", "float32"),
 }
 COMPUTE_TYPES = ("int8", "int8_float32", "int16", "float32")
 # Flags that decide what runs fast: AMX computes bfloat16 natively (torch bulk embedding), the others say

@@ -3,7 +3,8 @@
 The form decides how an answer is judged: an open question ("Where was X born?") is answered by words the
 documents hold; a yes/no question ("Are X and Y both American bands?") and a choice ("Which was founded
 first, X or Y?") are answered from the question's own words, and rest on the sentences about each thing
-they compare.
+they compare; an explanation or a summary ("Why …?", "Summarise …", "What did X say?") is answered by
+several sentences, each cited (`qa.longform`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from qa.lexicon import (
     DAY_NUMBER,
     DAY_QUESTION,
     DAY_WORDS,
+    EXPLAIN,
     HOW_MANY,
     KIND_RULES,
     NAME_CONNECTORS,
@@ -51,6 +53,7 @@ class Form(Enum):
     OPEN = "open"
     YES_NO = "yes/no"
     CHOICE = "choice"
+    EXPLAIN = "explain"  # why, how, describe, summarise, what did X say: an answer of several cited sentences
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +132,8 @@ def analyse(question: str) -> QuestionAnalysis:
         form = Form.CHOICE
     elif opening in AUXILIARIES:
         form = Form.YES_NO
+    elif EXPLAIN.search(question) and not (question_kind(question) is Kind.DESCRIPTION and len(words) <= 4):
+        form = Form.EXPLAIN
     else:
         form = Form.OPEN
     counted: set[str] = set()

@@ -95,6 +95,7 @@ class Answer:
     calls: int = 0  # model calls made for this answer
     searches: int = 0  # index searches made for this answer
     repaired: str = ""  # why a second draft was asked for (the judge's main reason), if one was
+    read: bool = False  # the answer is the span the verifier read in a sentence, chosen over the draft
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values: the one shape the CLI's --json, the chat's API and the eval all use."""

@@ -17,6 +17,7 @@ from typing import Any
 from index.corpus import Index
 from index.documents import IndexReport, Passage
 from index.backend import DocumentInfo
+from qa.analysis import Form
 from qa.answer import Answer, Citation
 from qa.citing import render
 from qa.config import Config
@@ -24,6 +25,7 @@ from qa.errors import QuestionError
 from qa.evidence import EvidenceSelector
 from qa.generators import Generator, load_generator
 from qa.judge import Judge
+from qa.longform import Check, Choose, Compose, render_parts
 from qa.steps import (
     BuildPrompt,
     Cite,
@@ -32,13 +34,16 @@ from qa.steps import (
     DecideYesNo,
     Generate,
     JudgeStep,
+    Reader,
     Repair,
     Retrieve,
     Select,
     Step,
+    Support,
     Understand,
     Verify,
 )
+from qa.verifier import Verifier
 from qa.work import History, Work
 
 log = logging.getLogger("citeqa.qa")
@@ -60,7 +65,7 @@ def clean_question(question: Any) -> str:
     return text
 
 
-ALWAYS = ("understand", "retrieve", "select", "prompt", "generate", "cite", "judge")
+ALWAYS = ("understand", "retrieve", "select", "prompt", "generate", "cite", "support", "judge")
 
 
 class Assistant:
@@ -89,6 +94,7 @@ class Assistant:
         self.judge = judge or Judge(threshold=self.config.judge_threshold, record_only=not self.config.judge)
         self.selector = EvidenceSelector(self.index.embed)
         self._generator: Generator | None = loaded
+        self._verifier: Verifier | None = None
         self._generate_lock = threading.Lock()
         self._load_lock = threading.Lock()
 
@@ -143,23 +149,42 @@ class Assistant:
                                                      c.compute_type, keep_intermediate=c.keep_intermediate)
         return self._generator
 
+    @property
+    def verifier(self) -> Verifier | None:
+        """The answer verifier, loaded on first need (None when `Config.verifier` is off)."""
+        if self._verifier is None and self.config.verifier:
+            with self._load_lock:
+                if self._verifier is None:
+                    self._verifier = Verifier()
+        return self._verifier
+
     def ask(self, question: str, history: History | None = None, k: int | None = None) -> Answer:
         *_, answer = self.stream(question, history=history, k=k)
         return answer
 
+    def long_steps(self, generator: Generator, top_k: int | None = None) -> list[Step]:
+        """The steps of an answer of several cited sentences (`qa.longform`), after `understand`."""
+        c = self.config
+        return [Retrieve(self.index, max(top_k or c.top_k, c.long_top_k), 2, c.retrieval_mode),
+                Select(self.selector, c.min_relevance), Choose(self.selector, c.long_sentences, c.long_floor, following=c.long_following,
+                                                     anchors=c.long_anchors, quoted=c.long_quoted),
+                Compose(generator, self._generate_lock, c.long_answer), Check()]
+
     def steps(self, generator: Generator, top_k: int | None = None) -> list[Step]:
         """The steps of one answer, as `Config.steps` switches them."""
-        c, lock = self.config, self._generate_lock
+        c, lock, verifier = self.config, self._generate_lock, self.verifier
         verify = Verify(generator, lock)
         drafting: list[Step] = [Generate(generator, lock), DecideYesNo(c.yes_threshold), Cite(c.min_support),
-                                Complete(),
+                                Complete(), Support(verifier, self.selector, c.min_support),
+                                Reader(verifier, self.selector),
                                 JudgeStep(self.judge, generator, verify, "verify" in c.steps)]
         drafting = [s for s in drafting if s.name in c.steps or s.name in ALWAYS]
         prompt = BuildPrompt(generator, self.selector, c.context, c.evidence_tokens, c.max_evidence)
         steps = [Understand(), Retrieve(self.index, top_k or c.top_k, c.conflict_depth, c.retrieval_mode),
                  Select(self.selector, c.min_relevance), prompt, *drafting,
                  Repair(generator, self.judge, drafting, self.index, self.selector, prompt),
-                 Conflict(self.selector, generator, lock, verify, self.judge, c.conflict_margin, top_k or c.top_k)]
+                 Conflict(self.selector, generator, lock, verify, self.judge, c.conflict_margin, top_k or c.top_k,
+                          verifier)]
         return [s for s in steps if s.name in c.steps or s.name in ALWAYS]
 
     def stream(self, question: str, history: History | None = None, k: int | None = None) -> Iterator[str | Answer]:
@@ -170,7 +195,12 @@ class Assistant:
         work = Work(clean_question(question), list(history or []))
         self._ensure_index()
         generator = self.generator
-        for step in self.steps(generator, k):
+        understand, *short = self.steps(generator, k)
+        mark = time.perf_counter()
+        list(understand.run(work))
+        work.mark(understand.name, mark)
+        long = work.analysis.form is Form.EXPLAIN and self.config.long_answer != "off"
+        for step in self.long_steps(generator, k) if long else short:
             if work.rejected is not None and not getattr(step, "after_rejection", False):
                 continue
             mark = time.perf_counter()
@@ -185,6 +215,9 @@ class Assistant:
         text, citations = "", ()
         if rejected is not None:
             text = ABSTENTION
+        elif work.parts:
+            text, citations = render_parts(work.parts, listed=all(len(p.cited) == 1 and p.text == p.cited[0].text
+                                                                   for p in work.parts))
         elif work.claim is not None:
             text, citations = render(work.claim)
             if work.conflict is not None:
@@ -197,4 +230,4 @@ class Assistant:
                       rejected.reason if rejected else "", rejected.detail if rejected else "", tuple(work.verdicts),
                       work.draft, generator.engine, work.confidence, work.probability,
                       work.claim.text if work.claim is not None else work.answer, dict(work.signals), work.calls,
-                      work.searches, work.repaired)
+                      work.searches, work.repaired, work.read)

@@ -8,7 +8,7 @@ from typing import Any
 from index.config import IndexConfig
 
 # The steps of an answer that can be switched off (qa.steps); the others always run.
-OPTIONAL_STEPS = ("yes_no", "complete", "verify", "repair", "conflict")
+OPTIONAL_STEPS = ("yes_no", "complete", "reader", "verify", "repair", "conflict")
 # `verify` (the verification prompt whenever it could change the judge's decision) is off by default: on the
 # held-out general half it cost one question of containment and one of answerable abstention, and 0.58 model
 # calls an answer; on the seeds it paid one or two questions (README, the step ablation).
@@ -52,6 +52,21 @@ class Config:
     # training data is made); judge_threshold overrides the trained threshold.
     judge: bool = True
     judge_threshold: float | None = None
+    # The answer verifier (qa.verifier): False leaves its signal out (the judge then weighs the others alone).
+    verifier: bool = True
+    # Why, how, describe, summarise and what-did-X-say questions get an answer of several cited sentences
+    # (qa.longform): "quote" lists the sentences that answer in the documents' own words; "select" has the
+    # generator pick them from a larger pool first, "compose" has it write them (each checked against what it
+    # cites); "off" answers them like any other question. On the tune halves, points covered (seeds / news):
+    # quote 55.1% / 33.6% in 0.1 s, select 57.1% / 33.6% in 3.7 s, compose 30.6% (a third of its sentences
+    # unsupported) in 7.7 s: quoting is the default (docs/quality.md).
+    long_answer: str = "quote"
+    long_sentences: int = 6  # at most, in a long answer
+    long_following: int = 1  # sentences after each of the best few that a long answer may draw on too
+    long_floor: float = 0.6  # a long answer's sentences score at least this share of the best one's
+    long_quoted: int = 3  # sentences of a quote or a list that goes on after one of the best, a long answer may draw on
+    long_anchors: int = 3  # how many of the best sentences a long answer may follow on from
+    long_top_k: int = 8  # passages retrieved for a long answer
 
     def __post_init__(self) -> None:
         if self.top_k < 1:
@@ -77,6 +92,10 @@ class Config:
                              f"optional steps: {', '.join(OPTIONAL_STEPS)}")
         if self.judge_threshold is not None and not 0.0 <= self.judge_threshold <= 1.0:
             raise ValueError("judge_threshold must be between 0 and 1")
+        if self.long_answer not in {"quote", "select", "compose", "off"}:
+            raise ValueError(f"long_answer must be quote, select, compose or off, not {self.long_answer!r}")
+        if self.long_sentences < 1 or self.long_top_k < 1:
+            raise ValueError("long_sentences and long_top_k must be at least 1")
         if self.conflict_depth < 1:
             raise ValueError("conflict_depth must be at least 1")
         if self.max_new_tokens < 1:

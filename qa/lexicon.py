@@ -80,6 +80,15 @@ KIND_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^\s*where\b|\bin which (area|town|city|street|country|part|state|county|region)\b|"
                 r"\bwhich (street|town|city|country|state|county)\b", re.I), "place"),
 ]
+# Questions that ask for an explanation, an account or a summary, answered in several cited sentences: why, how
+# (not how many, old, long…), describe, summarise, what happened, what did someone say, what changes, compare.
+EXPLAIN = re.compile(
+    r"^\s*(?i:why\b|how\b(?!\s+(?:many|much|old|long|far|fast|tall|high|big|large|deep|heavy|few|often|to)\b)"
+    r"|(?:please\s+)?(?:summari[sz]e|describe|explain|outline|compare|list)\b|tell me (?:about|what)\b"
+    r"|what\s+(?:\w+\s+){0,3}(?:happened|changes|reasons|steps|measures|criticisms|concerns|arguments|findings)\b"
+    r"|what\s+(?:did|does|do|has|have|will)\s+.+?\b(?:say|said|tell|write|find|conclude|argue|want|propose|"
+    r"recommend|claim|reveal|announce|ask)\b)"
+    r"|^\s*(?i:what\s+(?:is|was|are|were))\s+(?:the\s+)?[A-Z][\w’'\-]*(?:\s+[A-Z][\w’'\-]*)*\s*\??\s*$")
 DAY_QUESTION = re.compile(r"\b(what|which) (date|day)\b", re.I)  # asks for a day: a bare year or month won't do
 HOW_MANY = re.compile(r"\bhow many\s+([^,;:?.!]+)", re.I)
 CHOICE_JOINER = re.compile(r"\s+or\s+(?=\S)", re.I)

@@ -1,5 +1,6 @@
 """What the answer judge weighs: measured signals of one draft, each a number, none a verdict on its own.
 
+- the verifier's P(the best sentence states that this answers the question) (`qa.verifier`, open questions);
 - the generator's confidence: the probability of the first token it wrote;
 - the verification prompt's share of "yes" (`verified`, set by the judge for follow-ups and, with the
   `verify` step, whenever it could change the decision; where it is not asked it sits at its training mean);
@@ -31,7 +32,7 @@ def names_held(names: tuple[str, ...], held: set[str]) -> float:
     return sum(coverage(w, held) == 1.0 for w in wanted) / len(wanted)
 
 
-JUDGED = ("first_token", "verified", "dense_top", "dense_margin", "lexical_top", "coverage", "choice")
+JUDGED = ("verifier", "first_token", "verified", "dense_top", "dense_margin", "lexical_top", "coverage", "choice")
 
 
 def measure(work: Work) -> dict[str, float]:
@@ -55,4 +56,6 @@ def measure(work: Work) -> dict[str, float]:
     signals["supported"] = float(bool(claim and claim.supported))
     signals["choice"] = float(analysis.form is Form.CHOICE)
     signals["kind"] = float(holds_kind(text, analysis))
+    if work.support:
+        signals["verifier"] = work.support[0][1]
     return signals

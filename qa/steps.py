@@ -1,7 +1,9 @@
 """The steps of one answer, in the order `Assistant` runs them over one working set (`qa.work.Work`).
 
-understand → retrieve → select → prompt → generate → yes_no → cite → complete → judge (the verification
-for a follow-up, or with `verify` whenever it could change the decision) → repair → conflict
+understand → retrieve → select → prompt → generate → yes_no → cite → complete → support (the verifier reads
+the answer in each sentence, and the one that states it is cited) → reader (a span the verifier finds clearly
+better than the draft replaces it) → judge (the verification prompt for a follow-up, or with `verify` whenever
+it could change the decision) → repair → conflict
 
 Each step is a small class: plain constructor parameters, a `name`, and `run(work)`, which reads what the
 steps before it left in the work and adds its own part; it returns the text it streams to the reader (only
@@ -19,6 +21,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
 from typing import Protocol
 
+import numpy as np
+
 from index.corpus import Index
 from qa.analysis import Form, Kind, QuestionAnalysis, analyse, holds_kind
 from qa.answer import Citation, Confidence, Evidence, Redraft
@@ -28,12 +32,14 @@ from qa.evidence import EvidenceSelector
 from qa.followup import standalone_question
 from qa.generators import Generator
 from qa.judge import Judge, verification_messages, yes_share
-from qa.lexicon import REFUSAL_TOKENS, YES_NO
+from qa.lexicon import REFUSAL, REFUSAL_TOKENS, YES_NO
 from qa.matching import coverage, terms
 from qa.prompt import disagreement_messages, sentences_prompt, windows_prompt
 from qa.quoting import quote_claim
 from qa.signals import measure, names_held
+from qa.spans import candidate_spans
 from qa.speakers import with_speakers
+from qa.verifier import MAX_CANDIDATE_WORDS, Pair, Verifier
 from qa.work import Work
 
 
@@ -206,6 +212,108 @@ class Complete:
         return NOTHING
 
 
+def before(work: Work, selector: EvidenceSelector, evidence: Evidence) -> str:
+    """The sentence before `evidence` in its document: who "he" is, what "it" was."""
+    text = work.text_of(evidence.source)
+    earlier = [s for s in selector.spans(evidence.source, text) if s.end <= evidence.start]
+    return text[earlier[-1].start:earlier[-1].end] if earlier else ""
+
+
+class Support:
+    """The verifier reads the answer in each sentence it could rest on (`qa.verifier`): P(this sentence states
+    that this answers the question). The best is the judge's main signal, and among the sentences that hold the
+    answer, the one the verifier reads as stating it is cited first, not one that merely shares its words.
+
+    Open questions only: a yes/no answer or a choice rests on the sentences about each thing compared."""
+
+    name = "support"
+
+    def __init__(self, verifier: Verifier | None, selector: EvidenceSelector, min_support: float = 1.0,
+                 depth: int = 8) -> None:
+        self.verifier, self.selector, self.min_support, self.depth = verifier, selector, min_support, depth
+
+    def pool(self, work: Work) -> list[Evidence]:
+        """The cited sentences, those the generator saw, then the best of the rest: each once."""
+        by_place = {(e.source, e.start): e for e in work.sentences}
+        cited = [by_place[(c.source, c.start)] for c in work.citations() if (c.source, c.start) in by_place]
+        offered = list(work.prompt.evidence) if work.prompt is not None else []
+        seen: set[tuple[str, int]] = set()
+        out = []
+        for e in cited + offered + work.sentences[:self.depth]:
+            if (e.source, e.start) not in seen:
+                seen.add((e.source, e.start))
+                out.append(e)
+        return out
+
+    def run(self, work: Work) -> Iterable[str]:
+        work.support = ()
+        claim = work.claim
+        if (self.verifier is None or claim is None or not claim.text.strip() or REFUSAL.search(claim.text)
+                or work.analysis.form is not Form.OPEN or len(claim.text.split()) > MAX_CANDIDATE_WORDS):
+            return NOTHING
+        pool = self.pool(work)
+        scores = self.verifier.score([Pair(work.asked, claim.text, e.text, before(work, self.selector, e)) for e in pool])
+        work.support = tuple(sorted(zip(pool, map(float, scores), strict=True), key=lambda row: -row[1]))
+        if claim.supported:
+            ranked = [e for e, _ in work.support] + [e for e in work.sentences if e not in pool]
+            again = cite(claim.text, work.analysis, ranked, self.min_support)
+            if again.supported:
+                work.claim = CitedClaim(claim.text, again.citations, True, again.support)
+        return NOTHING
+
+
+# The spans a question of each kind can be answered with (qa.spans kinds); a kind missing here is not read.
+READABLE = {Kind.PERSON: ("name",), Kind.PLACE: ("name",), Kind.NAME: ("name", "quoted"), Kind.DATE: ("date",),
+            Kind.YEAR: ("date",), Kind.NUMBER: ("number",), Kind.OTHER: ("name", "quoted", "date", "number")}
+
+
+class Reader:
+    """A reader beside the generator: the verifier scores the names, places, dates and numbers of the best
+    sentences as answers, and one it reads as clearly better stated than the draft (by `margin`, and at least
+    `floor`) replaces it: a name where the draft gave a role, the passage's own spelling, an answer where the
+    generator refused. It runs after `support`, whose best score is the draft's."""
+
+    name = "reader"
+
+    def __init__(self, verifier: Verifier | None, selector: EvidenceSelector, sentences: int = 4,
+                 floor: float = 0.5, margin: float = 0.25) -> None:
+        self.verifier, self.selector, self.sentences = verifier, selector, sentences
+        self.floor, self.margin = floor, margin
+
+    def candidates(self, work: Work) -> list[tuple[str, Evidence]]:
+        kinds = READABLE.get(work.analysis.kind, ())
+        asked = set(work.analysis.terms)
+        current = terms(work.claim.text) if work.claim is not None else set()
+        found: list[tuple[str, Evidence]] = []
+        for e in work.sentences[:self.sentences]:
+            for span in candidate_spans(e.text):
+                held = terms(span.text)
+                if span.kind in kinds and held and not held <= asked and held != current:
+                    found.append((span.text, e))
+        return found
+
+    def run(self, work: Work) -> Iterable[str]:
+        if self.verifier is None or work.analysis.form is not Form.OPEN or not work.sentences:
+            return NOTHING
+        candidates = self.candidates(work)
+        if not candidates:
+            return NOTHING
+        pairs = [Pair(work.asked, text, e.text, before(work, self.selector, e)) for text, e in candidates]
+        scores = self.verifier.score(pairs)
+        best = int(np.argmax(scores))
+        score, (text, evidence) = float(scores[best]), candidates[best]
+        current = work.support[0][1] if work.support else 0.0
+        if score < self.floor or score - current < self.margin:
+            return NOTHING
+        claim = cite(text, work.analysis, [evidence] + [e for e in work.sentences if e is not evidence])
+        if not claim.supported:
+            return NOTHING
+        work.answer, work.read = text, True
+        work.claim = quote_claim(claim, work.analysis)
+        work.support = ((evidence, score),) + tuple(row for row in work.support if row[0] is not evidence)
+        return NOTHING
+
+
 class Verify:
     """The same model asked whether the cited sentences state the answer: its share of "yes" is a signal.
 
@@ -357,9 +465,9 @@ class Conflict:
     name = "conflict"
 
     def __init__(self, selector: EvidenceSelector, generator: Generator, lock: threading.Lock, verify: Verify,
-                 judge: Judge, margin: float = 0.35, top_k: int = 5) -> None:
+                 judge: Judge, margin: float = 0.35, top_k: int = 5, verifier: Verifier | None = None) -> None:
         self.selector, self.generator, self.lock, self.verify = selector, generator, lock, verify
-        self.judge, self.margin, self.top_k = judge, margin, top_k
+        self.judge, self.margin, self.top_k, self.verifier = judge, margin, top_k, verifier
 
     def _generate(self, work: Work, messages) -> str:
         with self.lock:
@@ -404,6 +512,9 @@ class Conflict:
             verified = self.verify.ask(work, question, other, [second])
             signals = dict(work.signals, verified=verified, kind=float(holds_kind(other, question)), supported=1.0,
                            support=1.0, answer_words=math.log1p(len(other.split())))
+            if self.verifier is not None and question.form is Form.OPEN:
+                pair = Pair(work.asked, other, second.text, before(work, self.selector, second))
+                signals["verifier"] = float(self.verifier.score([pair])[0])
             return verified is not None and self.judge.accepts(signals, self.generator.name)
 
         found = find_conflict(analysis, work.claim.text, cited, candidates, self.margin, ask, disagree)

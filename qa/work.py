@@ -44,6 +44,12 @@ class Work:
     answer: str = ""  # the draft after the rewriting steps, markers stripped
     claim: CitedClaim | None = None
     conflict: tuple[Evidence, str] | None = None  # another document's sentence and its answer
+    chosen: list[Evidence] = field(default_factory=list)  # a long answer's sentences to draw from (qa.longform)
+    pool: list[Evidence] = field(default_factory=list)  # the larger pool a generator may pick a long answer's from
+    parts: list = field(default_factory=list)  # a long answer's sentences, each with what it cites (qa.longform.Part)
+    dropped: int = 0  # a long answer's sentences the check dropped
+    support: tuple[tuple[Evidence, float], ...] = ()  # the verifier's P(states the answer) of each sentence, best first
+    read: bool = False  # the answer is a span the reader chose over the draft (qa.steps.Reader)
     signals: dict[str, float] = field(default_factory=dict)  # what the judge weighs (qa.signals)
     probability: float | None = None  # the judge's P(the answer is right)
     verdicts: list[Verdict] = field(default_factory=list)
@@ -84,4 +90,4 @@ class Work:
     def to_dict(self) -> dict[str, Any]:
         """What eval records beside the answer: the signals and where the time went."""
         return {"signals": dict(self.signals), "calls": self.calls, "searches": self.searches,
-                "repaired": self.repaired}
+                "repaired": self.repaired, "read": self.read}

@@ -231,6 +231,21 @@ FERRY_AND_GARDEN = {
 }
 
 
+# -- a verifier that scores what a test says -----------------------------------------------------------------
+class ScriptedVerifier:
+    """Scores each pair with `rule(pair)`, like `qa.verifier.Verifier.score`, and keeps the pairs it was shown."""
+
+    def __init__(self, rule) -> None:
+        self.rule = rule
+        self.seen: list = []
+
+    def score(self, pairs):
+        import numpy as np
+
+        self.seen += list(pairs)
+        return np.array([self.rule(p) for p in pairs], dtype=np.float32)
+
+
 # -- generators that write what a test says ------------------------------------------------------------------
 class ScriptedGenerator:
     """Writes the same draft to every prompt, or the draft of the first hint the prompt holds (`after_hint`), and

@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from bench import cli, corpus as bench_corpus, engines, report, run as bench_run, stages
-from bench.naive import NaiveRAG
+from eval.naive import NaiveRAG
 from bench.targets import targets
 from bench.timing import percentiles
 from bench.timing import child_env

@@ -124,17 +124,17 @@ def test_leading_and_trailing_space_is_trimmed():
 # -- the spec -----------------------------------------------------------------------------------------
 def test_fewer_passages_than_answerable_questions_is_refused():
     with pytest.raises(ValueError, match="--passages"):
-        SetSpec(answerable=20, unanswerable=5, passages=10)
+        SetSpec(answerable=20, unanswerable=5, passages=10, near_miss=0)
 
 
 def test_a_set_with_no_questions_is_refused():
-    with pytest.raises(ValueError, match="not both 0"):
-        SetSpec(answerable=0, unanswerable=0)
+    with pytest.raises(ValueError, match="not all 0"):
+        SetSpec(answerable=0, unanswerable=0, near_miss=0)
 
 
 def test_the_flags_rebuild_the_same_spec():
-    assert SetSpec(4, 2, 30, "check", 5).flags() == \
-        "--set halueval --answerable 4 --unanswerable 2 --passages 30 --half check --seed 5"
+    assert SetSpec(4, 2, 30, "check", 5, near_miss=0).flags() == \
+        "--set halueval --answerable 4 --unanswerable 2 --near-miss 0 --passages 30 --half check --seed 5"
 
 
 # -- key entities and the guard -----------------------------------------------------------------------
@@ -205,28 +205,28 @@ def draw_rows() -> list[Row]:
 
 
 def test_the_draw_has_the_sizes_asked_for():
-    selection = select(draw_rows(), DEV, SetSpec(answerable=6, unanswerable=3, passages=20))
+    selection = select(draw_rows(), DEV, SetSpec(answerable=6, unanswerable=3, passages=20, near_miss=0))
     assert (len(selection.answerable), len(selection.unanswerable), len(selection.distractors)) == (6, 3, 14)
 
 
 def test_the_draw_is_the_same_for_the_same_seed():
-    first = select(draw_rows(), DEV, SetSpec(6, 3, 20, seed=4))
-    second = select(draw_rows(), DEV, SetSpec(6, 3, 20, seed=4))
+    first = select(draw_rows(), DEV, SetSpec(6, 3, 20, seed=4, near_miss=0))
+    second = select(draw_rows(), DEV, SetSpec(6, 3, 20, seed=4, near_miss=0))
     assert first.order == second.order and [p.row for p in first.distractors] == [p.row for p in second.distractors]
 
 
 def test_another_seed_draws_other_questions():
-    assert select(draw_rows(), DEV, SetSpec(6, 3, 20, seed=4)).order != \
-        select(draw_rows(), DEV, SetSpec(6, 3, 20, seed=5)).order
+    assert select(draw_rows(), DEV, SetSpec(6, 3, 20, seed=4, near_miss=0)).order != \
+        select(draw_rows(), DEV, SetSpec(6, 3, 20, seed=5, near_miss=0)).order
 
 
 def test_questions_come_only_from_the_dev_rows_of_the_half():
-    selection = select(draw_rows(), DEV, SetSpec(6, 3, 20, half="check"))
+    selection = select(draw_rows(), DEV, SetSpec(6, 3, 20, half="check", near_miss=0))
     assert all(n in DEV and n % 2 == 1 for n in selection.order)
 
 
 def test_an_unanswerable_questions_passage_is_not_indexed():
-    selection = select(draw_rows(), DEV, SetSpec(6, 3, 50))
+    selection = select(draw_rows(), DEV, SetSpec(6, 3, 50, near_miss=0))
     indexed = {p.row.number for p in selection.answerable + selection.distractors}
     assert not indexed & {p.row.number for p in selection.unanswerable}
 
@@ -234,7 +234,7 @@ def test_an_unanswerable_questions_passage_is_not_indexed():
 def test_a_distractor_that_may_answer_an_unanswerable_question_is_left_out():
     rows = invented_rows(40)
     rows += [leak(rows[n], 40 + n) for n in range(40)]  # every question has a passage elsewhere that answers it
-    selection = select(rows, DEV, SetSpec(answerable=4, unanswerable=4, passages=60))
+    selection = select(rows, DEV, SetSpec(answerable=4, unanswerable=4, passages=60, near_miss=0))
     left_out = {40 + p.row.number for p in selection.unanswerable}
     assert selection.guarded >= 1
     assert not left_out & {p.row.number for p in selection.distractors}
@@ -244,24 +244,50 @@ def test_an_unanswerable_candidate_an_indexed_passage_answers_is_skipped():
     rows = invented_rows(2)
     rows[0] = Row(0, rows[0].knowledge + " " + leak(rows[1], 0).knowledge, rows[0].question, rows[0].right_answer)
     rows[1] = Row(1, rows[1].knowledge + " " + leak(rows[0], 1).knowledge, rows[1].question, rows[1].right_answer)
-    with pytest.raises(ValueError, match="1 answerable and 0 unanswerable"):
-        select(rows, (0, 1), SetSpec(answerable=1, unanswerable=1, passages=1))
+    with pytest.raises(ValueError, match="1 answerable, 0 unanswerable"):
+        select(rows, (0, 1), SetSpec(answerable=1, unanswerable=1, passages=1, near_miss=0))
 
 
 def test_a_copy_of_a_chosen_passage_is_never_indexed_twice():
     rows = invented_rows(20) + [Row(20 + n, r.knowledge, "q", "a") for n, r in enumerate(invented_rows(20))]
-    selection = select(rows, tuple(range(20)), SetSpec(answerable=5, unanswerable=2, passages=18))
+    selection = select(rows, tuple(range(20)), SetSpec(answerable=5, unanswerable=2, passages=18, near_miss=0))
     texts = [p.text for p in selection.answerable + selection.distractors]
     assert len(texts) == len(set(texts)) == 18
 
 
+def test_a_near_miss_passage_is_indexed_without_the_sentences_that_state_the_answer():
+    selection = select(draw_rows(), DEV, SetSpec(4, 2, 20, near_miss=3))
+    for p in selection.near_miss:
+        name, town = glassblower(p.row.number)
+        assert name in p.text and town not in p.text
+
+
+def test_a_near_miss_question_is_unanswerable_and_names_its_document():
+    selection = select(draw_rows(), DEV, SetSpec(4, 2, 20, near_miss=3))
+    items = [json.loads(line) for line in set_lines(selection)]
+    near = [i for i in items if i["type"] == "near_miss"]
+    assert len(near) == 3 and all(not i["answerable"] and i["answers"] == [] and i["source"] for i in near)
+
+
+def test_near_miss_documents_count_among_the_passages_indexed():
+    selection = select(draw_rows(), DEV, SetSpec(4, 2, 20, near_miss=3))
+    assert len(selection.answerable) + len(selection.near_miss) + len(selection.distractors) == 20
+
+
+def test_a_yes_no_question_is_never_a_near_miss():
+    rows = draw_rows()
+    rows[1] = Row(1, "Quillwort is a fern.Quillwort grows in Tarvik1.", "Is Quillwort a fern?", "yes")
+    selection = select(rows, DEV, SetSpec(4, 2, 20, near_miss=3))
+    assert 1 not in {p.row.number for p in selection.near_miss}
+
+
 def test_too_few_dev_rows_for_the_sizes_is_an_error():
     with pytest.raises(ValueError, match="ask for fewer"):
-        select(draw_rows(), DEV, SetSpec(answerable=30, unanswerable=15, passages=50, half="tune"))
+        select(draw_rows(), DEV, SetSpec(answerable=30, unanswerable=15, passages=50, half="tune", near_miss=0))
 
 
 def test_set_lines_use_the_whole_passage_as_evidence():
-    selection = select(draw_rows(), DEV, SetSpec(2, 1, 5))
+    selection = select(draw_rows(), DEV, SetSpec(2, 1, 5, near_miss=0))
     items = [json.loads(line) for line in set_lines(selection)]
     answerable = next(i for i in items if i["answerable"])
     source = next(p for p in selection.answerable if f"hq{p.row.number:05d}" == answerable["id"])
@@ -271,7 +297,7 @@ def test_set_lines_use_the_whole_passage_as_evidence():
 # -- the built folder ---------------------------------------------------------------------------------
 @pytest.fixture
 def built(tmp_path: Path):
-    return build(tmp_path / "out", SetSpec(4, 2, 12), rows=draw_rows(), dev_ids=DEV)
+    return build(tmp_path / "out", SetSpec(4, 2, 12, near_miss=0), rows=draw_rows(), dev_ids=DEV)
 
 
 def test_build_writes_one_document_a_row_and_a_set_the_runner_reads(built):
@@ -288,17 +314,18 @@ def test_documents_hold_their_restored_paragraphs(built):
 
 def test_a_second_build_reuses_the_folder(built, tmp_path: Path):
     said: list[str] = []
-    again = build(tmp_path / "out", SetSpec(4, 2, 12), log=said.append, rows=draw_rows(), dev_ids=DEV)
+    again = build(tmp_path / "out", SetSpec(4, 2, 12, near_miss=0), log=said.append, rows=draw_rows(), dev_ids=DEV)
     assert again.folder == built.folder and said == [f"halueval set: reusing {built.folder}"]
 
 
 def test_other_parameters_build_another_folder(built, tmp_path: Path):
-    other = build(tmp_path / "out", SetSpec(4, 2, 12, seed=12), rows=draw_rows(), dev_ids=DEV)
+    other = build(tmp_path / "out", SetSpec(4, 2, 12, seed=12, near_miss=0), rows=draw_rows(), dev_ids=DEV)
     assert other.folder != built.folder
 
 
 def test_the_recipe_says_how_the_set_was_made(built):
     recipe = built.recipe()
-    assert recipe["flags"] == SetSpec(4, 2, 12).flags()
+    assert recipe["flags"] == SetSpec(4, 2, 12, near_miss=0).flags()
     assert any("12 passages indexed" in note for note in recipe["notes"])
-    assert recipe["targets"]["abstention_recall"] == [">=", 0.85]
+    assert recipe["targets"]["abstention_recall"] == [">=", 0.90]
+    assert recipe["targets"]["near_miss_abstained"] == [">=", 0.85]

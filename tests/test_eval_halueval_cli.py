@@ -28,8 +28,8 @@ def test_a_file_is_not_a_named_set():
 
 
 def test_the_size_flags_make_the_spec():
-    assert cli.set_spec(parse("--set", "halueval", "--answerable", "16", "--unanswerable", "8", "--passages", "200",
-                              "--half", "check")) == SetSpec(16, 8, 200, "check")
+    assert cli.set_spec(parse("--set", "halueval", "--answerable", "16", "--unanswerable", "8", "--near-miss", "4",
+                              "--passages", "200", "--half", "check")) == SetSpec(16, 8, 200, "check", near_miss=4)
 
 
 def test_no_flags_give_the_default_spec():
@@ -64,8 +64,8 @@ def halueval_run(tmp_path_factory) -> Path:
         patch.setattr(halueval, "load_rows", lambda: halueval.read_rows(data))
         patch.setattr(halueval, "DEV_IDS", root / "dev_ids.txt")
         out = root / "out"
-        args = parse("--set", "halueval", "--answerable", "4", "--unanswerable", "2", "--passages", "12",
-                     "--out", str(out), "--no-progress")
+        args = parse("--set", "halueval", "--answerable", "4", "--unanswerable", "2", "--near-miss", "2",
+                     "--passages", "12", "--out", str(out), "--no-progress")
         assert cli.main(args) == 0
     return out
 
@@ -77,7 +77,7 @@ def test_the_run_writes_report_results_and_plots(halueval_run: Path):
 
 def test_the_run_indexes_the_built_documents_only(halueval_run: Path):
     document = json.loads((halueval_run / "results.json").read_text(encoding="utf-8"))
-    assert document["run"]["documents"] == 12 and len(document["questions"]) == 6
+    assert document["run"]["documents"] == 12 and len(document["questions"]) == 8
 
 
 def test_the_run_scores_the_new_figures(halueval_run: Path):
@@ -88,4 +88,4 @@ def test_the_run_scores_the_new_figures(halueval_run: Path):
 def test_the_report_says_how_the_set_was_made_and_how_to_rerun_it(halueval_run: Path):
     report = (halueval_run / "report.md").read_text(encoding="utf-8")
     assert "## The question set" in report and "### Targets" in report
-    assert f"citeqa eval {SetSpec(4, 2, 12).flags()} --out {halueval_run}" in report
+    assert f"citeqa eval {SetSpec(4, 2, 12, near_miss=2).flags()} --out {halueval_run}" in report

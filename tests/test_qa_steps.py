@@ -18,14 +18,16 @@ from qa.steps import (
     DecideYesNo,
     Generate,
     JudgeStep,
+    Reader,
     Repair,
     Retrieve,
     Select,
+    Support,
     Understand,
     Verify,
 )
 from qa.work import Work
-from tests.support import ScriptedGenerator
+from tests.support import ScriptedGenerator, ScriptedVerifier
 
 
 @pytest.fixture
@@ -185,3 +187,92 @@ def test_a_second_draft_that_fails_too_abstains():
     work, drafting = repairable(generator)
     list(Repair(generator, PERSON_JUDGE, drafting).run(work))
     assert work.rejected is not None and work.calls == 2
+
+
+# -- the verifier's steps ---------------------------------------------------------------------------------------
+FERRY = ("Ines Marlow spoke at the launch of the Kelby Ferry. Captain Ines Marlow said the crossings would run "
+         "hourly. The crossings resumed on 3 March 2021.")
+
+
+def ferry_sentences() -> list[Evidence]:
+    out, at = [], 0
+    for n, text in enumerate(["Ines Marlow spoke at the launch of the Kelby Ferry.",
+                              "Captain Ines Marlow said the crossings would run hourly.",
+                              "The crossings resumed on 3 March 2021."], start=1):
+        start = FERRY.index(text, at)
+        out.append(Evidence(n, "ferry.txt", "Ferry", text, start, start + len(text), 1.0 - n / 10))
+        at = start + len(text)
+    return out
+
+
+def read_work(question: str, answer: str) -> Work:
+    work = drafted(question, answer, ferry_sentences())
+    work.texts["ferry.txt"] = FERRY
+    list(Cite().run(work))
+    return work
+
+
+def states_hourly(pair) -> float:
+    """The sentence about the hourly crossings states who said it; nothing else states anything."""
+    return 0.9 if "hourly" in pair.sentence and pair.candidate == "Ines Marlow" else 0.2
+
+
+def selector() -> EvidenceSelector:
+    return EvidenceSelector(lambda texts: None)
+
+
+def test_support_cites_the_sentence_that_states_the_answer_not_the_first_that_holds_it():
+    work = read_work("Who said the crossings would run hourly?", "Ines Marlow")
+    assert "spoke at the launch" in work.claim.citations[0].text  # the best-ranked sentence holding the name
+    list(Support(ScriptedVerifier(states_hourly), selector()).run(work))
+    assert "hourly" in work.claim.citations[0].text and work.support[0][1] == pytest.approx(0.9)
+
+
+def test_the_verifiers_best_score_is_the_judges_signal():
+    work = read_work("Who said the crossings would run hourly?", "Ines Marlow")
+    list(Support(ScriptedVerifier(states_hourly), selector()).run(work))
+    assert measure(work)["verifier"] == pytest.approx(0.9)
+
+
+def test_the_verifier_reads_each_sentence_after_the_one_before_it():
+    verifier = ScriptedVerifier(states_hourly)
+    list(Support(verifier, selector()).run(read_work("Who said the crossings would run hourly?", "Ines Marlow")))
+    hourly = next(p for p in verifier.seen if "hourly" in p.sentence)
+    assert hourly.before == "Ines Marlow spoke at the launch of the Kelby Ferry."
+
+
+def test_support_leaves_a_yes_no_answer_to_its_comparison():
+    work = read_work("Did Ines Marlow say the crossings would run hourly?", "Yes")
+    verifier = ScriptedVerifier(states_hourly)
+    list(Support(verifier, selector()).run(work))
+    assert work.support == () and verifier.seen == []
+
+
+def test_the_reader_answers_with_a_name_the_verifier_reads_as_clearly_better_than_the_draft():
+    work = read_work("Who said the crossings would run hourly?", "The captain")
+    verifier = ScriptedVerifier(states_hourly)
+    for step in (Support(verifier, selector()), Reader(verifier, selector())):
+        list(step.run(work))
+    assert (work.claim.text, work.read) == ("Ines Marlow", True) and "hourly" in work.claim.citations[0].text
+
+
+def test_the_reader_keeps_a_draft_the_verifier_reads_as_well_stated():
+    work = read_work("Who said the crossings would run hourly?", "Captain Ines Marlow")
+    verifier = ScriptedVerifier(lambda pair: 0.85 if "hourly" in pair.sentence else 0.2)
+    for step in (Support(verifier, selector()), Reader(verifier, selector())):
+        list(step.run(work))
+    assert work.claim.text == "Captain Ines Marlow" and not work.read
+
+
+def test_the_reader_offers_only_spans_of_the_kind_asked():
+    work = read_work("Who said the crossings would run hourly?", "The captain")
+    verifier = ScriptedVerifier(lambda pair: 0.0)
+    list(Reader(verifier, selector()).run(work))
+    assert verifier.seen and all("2021" not in p.candidate for p in verifier.seen)
+
+
+def test_without_a_verifier_neither_step_changes_the_answer():
+    work = read_work("Who said the crossings would run hourly?", "The captain")
+    for step in (Support(None, selector()), Reader(None, selector())):
+        list(step.run(work))
+    assert work.claim.text == "The captain" and work.support == () and not work.read
