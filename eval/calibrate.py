@@ -38,6 +38,7 @@ class Example:
     right: bool  # the candidate holds a gold answer of an answerable question
     reached: bool  # the judge weighed it (not withheld before, for nothing relevant, nor by its rules: a refusal)
     signals: dict[str, float]
+    near_miss: bool = False  # an unanswerable question whose subject the documents hold (eval.summary.NEAR_MISS)
 
 
 def examples(document: dict[str, Any], generator: str) -> list[Example]:
@@ -52,7 +53,8 @@ def examples(document: dict[str, Any], generator: str) -> list[Example]:
         right = bool(q["answerable"] and candidate and metrics.containment(candidate, q["answers"]) > 0)
         ruled_out = any(check == "judge" and not keep for check, keep in r.get("checks", [])) \
             or signals.get("supported") == 0.0  # the judge's rules: a refusal, an answer nothing states
-        out.append(Example(q["question"], bool(q["answerable"]), right, bool(signals) and not ruled_out, signals))
+        out.append(Example(q["question"], bool(q["answerable"]), right, bool(signals) and not ruled_out, signals,
+                           q.get("type") == "near_miss"))
     return out
 
 
@@ -131,7 +133,8 @@ def score(rows: Sequence[Example], keep: np.ndarray | None) -> dict[str, float |
     reached = [r for r in rows if r.reached]
     shown = {id(r) for r, k in zip(reached, keep if keep is not None else [True] * len(reached), strict=True) if k}
     answerable = [r for r in rows if r.answerable]
-    unanswerable = [r for r in rows if not r.answerable]
+    unanswerable = [r for r in rows if not r.answerable and not r.near_miss]
+    near = [r for r in rows if r.near_miss]
     kept_rows = [r for r in rows if id(r) in shown]
 
     def rate(part: list, total: list) -> float | None:
@@ -140,6 +143,7 @@ def score(rows: Sequence[Example], keep: np.ndarray | None) -> dict[str, float |
     return {"containment": rate([r for r in answerable if id(r) in shown and r.right], answerable),
             "answerable_abstained": rate([r for r in answerable if id(r) not in shown], answerable),
             "unanswerable_abstained": rate([r for r in unanswerable if id(r) not in shown], unanswerable),
+            "near_miss_abstained": rate([r for r in near if id(r) not in shown], near),
             "risk": rate([r for r in kept_rows if not r.right], kept_rows)}
 
 
@@ -269,10 +273,13 @@ def main(argv: list[str] | None = None) -> int:
             rows = [e for d, g in picked for e in examples(d, g)]
             test = examples(json.loads(args.test.read_text(encoding="utf-8")), generator)
             print(f"{generator}: trained on {len(rows)} questions, scored on {len(test)} ({args.test})")
-            print(f"{'removed':<14} {'AUROC':>6} {'contains':>9} {'abst: answerable':>17} {'abst: unanswerable':>19}")
+            print(f"{'removed':<14} {'AUROC':>6} {'contains':>9} {'abst: answerable':>17} {'abst: unanswerable':>19} "
+                  f"{'abst: near-miss':>16}")
             for row in ablation(rows, test, features_of(rows)):
+                near = row["near_miss_abstained"]
                 print(f"{row['removed'] or '(none)':<14} {row['auroc'] or 0:>6.3f} {row['containment']:>9.1%} "
-                      f"{row['answerable_abstained']:>17.1%} {row['unanswerable_abstained']:>19.1%}")
+                      f"{row['answerable_abstained']:>17.1%} {row['unanswerable_abstained']:>19.1%} "
+                      f"{'n/a' if near is None else format(near, '.1%'):>16}")
     return 0
 
 

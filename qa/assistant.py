@@ -165,7 +165,7 @@ class Assistant:
     def long_steps(self, generator: Generator, top_k: int | None = None) -> list[Step]:
         """The steps of an answer of several cited sentences (`qa.longform`), after `understand`."""
         c = self.config
-        return [Retrieve(self.index, max(top_k or c.top_k, c.long_top_k), 2, c.retrieval_mode),
+        return [Retrieve(self.index, top_k or c.top_k, 1, c.retrieval_mode),
                 Select(self.selector, c.min_relevance), Choose(self.selector, c.long_sentences, c.long_floor, following=c.long_following,
                                                      anchors=c.long_anchors, quoted=c.long_quoted),
                 Compose(generator, self._generate_lock, c.long_answer), Check()]

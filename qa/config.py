@@ -66,7 +66,6 @@ class Config:
     long_floor: float = 0.6  # a long answer's sentences score at least this share of the best one's
     long_quoted: int = 3  # sentences of a quote or a list that goes on after one of the best, a long answer may draw on
     long_anchors: int = 3  # how many of the best sentences a long answer may follow on from
-    long_top_k: int = 8  # passages retrieved for a long answer
 
     def __post_init__(self) -> None:
         if self.top_k < 1:
@@ -94,8 +93,8 @@ class Config:
             raise ValueError("judge_threshold must be between 0 and 1")
         if self.long_answer not in {"quote", "select", "compose", "off"}:
             raise ValueError(f"long_answer must be quote, select, compose or off, not {self.long_answer!r}")
-        if self.long_sentences < 1 or self.long_top_k < 1:
-            raise ValueError("long_sentences and long_top_k must be at least 1")
+        if self.long_sentences < 1:
+            raise ValueError("long_sentences must be at least 1")
         if self.conflict_depth < 1:
             raise ValueError("conflict_depth must be at least 1")
         if self.max_new_tokens < 1:

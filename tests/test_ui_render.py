@@ -272,3 +272,11 @@ def test_the_welcome_names_the_documents_newest_first_and_counts_the_rest():
 
 def test_the_welcome_of_an_empty_index_says_where_to_add_documents():
     assert "Documents" in render_welcome([]) and "No documents" in render_welcome([])
+
+
+def test_a_long_answer_shows_as_a_list_of_its_cited_sentences():
+    from ui.render import render_answer
+
+    html = render_answer(answer(text="- The pier was unsafe [1].\n- Piles cracked [2].",
+                                citations=[citation(1), citation(2)]), 0)
+    assert html.count("<li>") == 2 and '<ul class="cq-list"><li>The pier was unsafe <a' in html

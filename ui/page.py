@@ -47,6 +47,8 @@ THEME_FONTS = dict(font=["ui-sans-serif", "system-ui", "sans-serif"],
 
 CSS = """
 .cq-answer { line-height: 1.5; }
+.cq-list { margin: 0; padding-left: 1.2em; }
+.cq-list li { margin: 0.2em 0; }
 .cq-welcome { padding: 4px 14px; text-align: left; }
 .cq-welcome p, .cq-welcome ul { margin: 4px 0; }
 .cq-welcome-title { font-weight: 600; }

@@ -128,7 +128,14 @@ def render_answer(answer: dict[str, Any], turn: int, missing: frozenset[str] = f
         citation = by_marker.get(int(match.group(1)))
         return cite_link(turn, citation, gone=citation["source"] in missing) if citation else match.group(0)
 
-    body = re.sub(r"\[(\d{1,3})\]", link, e(answer["text"]))
+    def linked(text: str) -> str:
+        return re.sub(r"\[(\d{1,3})\]", link, e(text))
+
+    lines = answer["text"].split("\n")
+    if len(lines) > 1 and all(line.startswith("- ") for line in lines):  # a long answer: quoted sentences
+        body = '<ul class="cq-list">' + "".join(f"<li>{linked(line[2:])}</li>" for line in lines) + "</ul>"
+    else:
+        body = linked(answer["text"])
     conflict = '<div class="cq-note">⚠ The sources disagree: both are cited.</div>' if answer.get("conflict") else ""
     return (f'<div class="cq-answer cq-turn-{turn}">{body}{conflict}{render_gone(answer, missing)}'
             f'{render_understood(answer)}{render_actions(answer)}</div>')
