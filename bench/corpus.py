@@ -42,7 +42,7 @@ class BenchQuestion:
 
     text: str
     item: object | None = None
-
+    long: bool = False  # a why, how or summary question (eval.longform), timed apart
 
 @dataclass(frozen=True, slots=True)
 class BenchCorpus:
@@ -190,9 +190,13 @@ def seeds_corpus(quick: bool = False) -> BenchCorpus:
     """The seed articles; their eval questions are answered (every fifth with --quick) and all are retrieved."""
     from eval.dataset import load_set
 
+    from eval.longform import load_seeds
+
     items = load_set().questions
     asked = items[::QUICK_EVERY] if quick else items
-    return _sized("seeds", SEEDS_DIR, tuple(BenchQuestion(q.question, q) for q in asked),
+    long = load_seeds()[::QUICK_EVERY] if quick else load_seeds()
+    return _sized("seeds", SEEDS_DIR, tuple(BenchQuestion(q.question, q) for q in asked)
+                  + tuple(BenchQuestion(q.question, long=True) for q in long),
                   tuple(q.question for q in items),
                   f"every {QUICK_EVERY}th seed question is answered (--quick)" if quick else "")
 

@@ -46,15 +46,20 @@ def _final(stream) -> Any:
 
 
 def _answer_row(records: list, load_seconds: float, engine: str) -> dict[str, Any]:
+    """Short answers' figures; long answers (why, how, summaries) timed apart under "long"."""
+    long = [a.timings for q, a in records if getattr(q, "long", False)]
+    records = [(q, a) for q, a in records if not getattr(q, "long", False)]
     timings = [a.timings for _, a in records]
     return {"engine": engine, "questions": len(records), "load_seconds": round(load_seconds, 2),
+            "long": {"questions": len(long), "total": percentiles([t["total"] for t in long]),
+                     "first_token": percentiles([t["first_token"] for t in long if "first_token" in t])} if long else {},
             "abstained": sum(1 for _, a in records if a.abstained),
             "calls": round(float(np.mean([a.calls for _, a in records])), 3) if records else None,
             "searches": round(float(np.mean([a.searches for _, a in records])), 3) if records else None,
             "total": percentiles([t["total"] for t in timings]),
             "first_token": percentiles([t["first_token"] for t in timings if "first_token" in t]),
             "stages": {s: percentiles([t[s] for t in timings if s in t])
-                       for s in ("retrieve", "select", "generate", "verify")},
+                       for s in ("retrieve", "select", "generate", "support", "reader", "verify")},
             "items": [{"question": q.text, "text": a.text, "abstained": a.abstained,
                        "timings": {k: round(v, 4) for k, v in a.timings.items()}} for q, a in records]}
 

@@ -8,8 +8,8 @@ cost is small: an article is a few kilobytes on the wire against tens of millise
 The object store spills to disk, so the driver holds one block at a time, not the corpus. The driver runs
 on a node of the cluster: Ray Data does not run through Ray Client (`ray://`).
 
-Each worker is a Ray Data actor holding one `Embedder` (the engine the index was built with; the compute type
-its own CPU prefers, as on any machine) on one CPU: the one-thread layout of local bulk indexing, spread
+Each worker is a Ray Data actor holding one `Embedder` (the engine the driver chose, as a local run would; the
+compute type its own CPU prefers, as on any machine) on one CPU: the one-thread layout of local bulk indexing, spread
 over processes and machines instead of threads. A worker that dies is restarted by Ray and its blocks are
 run again; a block's result reaches the driver once, so a retry never duplicates a chunk. Results stream
 back in the order the files were sent, and the driver writes them through the store's usual writer and
@@ -50,7 +50,7 @@ class ClusterError(IndexError_):
 @dataclass(frozen=True, slots=True)
 class BuildSettings:
     """What every worker needs to chunk and embed as a local run would. `backend` is decided by the driver (the
-    engine the index was built with); `dtype` "auto" lets each worker take its own CPU's compute type."""
+    engine a local run would use); `dtype` "auto" lets each worker take its own CPU's compute type."""
 
     model: str
     backend: str

@@ -176,7 +176,7 @@ class Assistant:
         verify = Verify(generator, lock)
         drafting: list[Step] = [Generate(generator, lock), DecideYesNo(c.yes_threshold), Cite(c.min_support),
                                 Complete(), Support(verifier, self.selector, c.min_support),
-                                Reader(verifier, self.selector),
+                                Reader(),
                                 JudgeStep(self.judge, generator, verify, "verify" in c.steps)]
         drafting = [s for s in drafting if s.name in c.steps or s.name in ALWAYS]
         prompt = BuildPrompt(generator, self.selector, c.context, c.evidence_tokens, c.max_evidence)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -211,6 +212,8 @@ class Check:
                 kept.append(Part(part.text, (one,)))
             else:
                 continue
+            if len(kept) == 1:
+                work.timings.setdefault("first_token", time.perf_counter() - work.started)
             yield ("" if len(kept) == 1 else "\n") + kept[-1].text
         work.dropped = len(work.parts) - len(kept)
         work.parts = kept

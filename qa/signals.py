@@ -1,6 +1,8 @@
 """What the answer judge weighs: measured signals of one draft, each a number, none a verdict on its own.
 
-- the verifier's P(the best sentence states that this answers the question) (`qa.verifier`, open questions);
+- the verifier's P(the best sentence states that this answers the question) (`qa.verifier`, open questions), and
+  its best P for any name, date or number of the kind asked in the best sentences (`span_top`: does anything
+  retrieved state an answer?);
 - the generator's confidence: the probability of the first token it wrote;
 - the verification prompt's share of "yes" (`verified`, set by the judge for follow-ups and, with the
   `verify` step, whenever it could change the decision; where it is not asked it sits at its training mean);
@@ -32,7 +34,7 @@ def names_held(names: tuple[str, ...], held: set[str]) -> float:
     return sum(coverage(w, held) == 1.0 for w in wanted) / len(wanted)
 
 
-JUDGED = ("verifier", "first_token", "verified", "dense_top", "dense_margin", "lexical_top", "coverage", "choice")
+JUDGED = ("verifier", "span_top", "first_token", "verified", "dense_top", "dense_margin", "lexical_top", "coverage", "choice")
 
 
 def measure(work: Work) -> dict[str, float]:
@@ -58,4 +60,6 @@ def measure(work: Work) -> dict[str, float]:
     signals["kind"] = float(holds_kind(text, analysis))
     if work.support:
         signals["verifier"] = work.support[0][1]
+    if work.readings:
+        signals["span_top"] = work.readings[0][2]
     return signals

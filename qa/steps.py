@@ -219,18 +219,27 @@ def before(work: Work, selector: EvidenceSelector, evidence: Evidence) -> str:
     return text[earlier[-1].start:earlier[-1].end] if earlier else ""
 
 
+# The spans a question of each kind can be answered with (qa.spans kinds); a kind missing here is not read.
+READABLE = {Kind.PERSON: ("name",), Kind.PLACE: ("name",), Kind.NAME: ("name", "quoted"), Kind.DATE: ("date",),
+            Kind.YEAR: ("date",), Kind.NUMBER: ("number",), Kind.OTHER: ("name", "quoted", "date", "number")}
+
+
 class Support:
     """The verifier reads the answer in each sentence it could rest on (`qa.verifier`): P(this sentence states
     that this answers the question). The best is the judge's main signal, and among the sentences that hold the
     answer, the one the verifier reads as stating it is cited first, not one that merely shares its words.
 
-    Open questions only: a yes/no answer or a choice rests on the sentences about each thing compared."""
+    It reads the names, places, dates and numbers of the best `sentences` the same way, as answers of the kind
+    asked (`readings`): the best of them says whether anything retrieved states an answer at all (the judge's
+    `span_top`), and `reader` may answer with one. Open questions only: a yes/no answer or a choice rests on the
+    sentences about each thing compared."""
 
     name = "support"
 
     def __init__(self, verifier: Verifier | None, selector: EvidenceSelector, min_support: float = 1.0,
-                 depth: int = 8) -> None:
-        self.verifier, self.selector, self.min_support, self.depth = verifier, selector, min_support, depth
+                 depth: int = 8, sentences: int = 4) -> None:
+        self.verifier, self.selector, self.min_support = verifier, selector, min_support
+        self.depth, self.sentences = depth, sentences
 
     def pool(self, work: Work) -> list[Evidence]:
         """The cited sentences, those the generator saw, then the best of the rest: each once."""
@@ -245,15 +254,31 @@ class Support:
                 out.append(e)
         return out
 
+    def spans(self, work: Work) -> list[tuple[str, Evidence]]:
+        """The spans of the kind asked in the best sentences, but the question's own words."""
+        kinds, asked = READABLE.get(work.analysis.kind, ()), set(work.analysis.terms)
+        return [(span.text, e) for e in work.sentences[:self.sentences] for span in candidate_spans(e.text)
+                if span.kind in kinds and (held := terms(span.text)) and not held <= asked]
+
     def run(self, work: Work) -> Iterable[str]:
-        work.support = ()
-        claim = work.claim
-        if (self.verifier is None or claim is None or not claim.text.strip() or REFUSAL.search(claim.text)
-                or work.analysis.form is not Form.OPEN or len(claim.text.split()) > MAX_CANDIDATE_WORDS):
+        work.support, work.readings = (), ()
+        if self.verifier is None or work.analysis.form is not Form.OPEN:
             return NOTHING
-        pool = self.pool(work)
-        scores = self.verifier.score([Pair(work.asked, claim.text, e.text, before(work, self.selector, e)) for e in pool])
-        work.support = tuple(sorted(zip(pool, map(float, scores), strict=True), key=lambda row: -row[1]))
+        claim = work.claim
+        answered = claim is not None and claim.text.strip() and not REFUSAL.search(claim.text) \
+            and len(claim.text.split()) <= MAX_CANDIDATE_WORDS
+        pool = self.pool(work) if answered else []
+        spans = self.spans(work)
+        pairs = [Pair(work.asked, claim.text, e.text, before(work, self.selector, e)) for e in pool] + \
+                [Pair(work.asked, text, e.text, before(work, self.selector, e)) for text, e in spans]
+        if not pairs:
+            return NOTHING
+        scores = [float(x) for x in self.verifier.score(pairs)]
+        work.readings = tuple(sorted(((text, e, p) for (text, e), p in zip(spans, scores[len(pool):], strict=True)),
+                                     key=lambda row: -row[2]))
+        if not pool:
+            return NOTHING
+        work.support = tuple(sorted(zip(pool, scores[:len(pool)], strict=True), key=lambda row: -row[1]))
         if claim.supported:
             ranked = [e for e, _ in work.support] + [e for e in work.sentences if e not in pool]
             again = cite(claim.text, work.analysis, ranked, self.min_support)
@@ -262,48 +287,23 @@ class Support:
         return NOTHING
 
 
-# The spans a question of each kind can be answered with (qa.spans kinds); a kind missing here is not read.
-READABLE = {Kind.PERSON: ("name",), Kind.PLACE: ("name",), Kind.NAME: ("name", "quoted"), Kind.DATE: ("date",),
-            Kind.YEAR: ("date",), Kind.NUMBER: ("number",), Kind.OTHER: ("name", "quoted", "date", "number")}
-
-
 class Reader:
-    """A reader beside the generator: the verifier scores the names, places, dates and numbers of the best
-    sentences as answers, and one it reads as clearly better stated than the draft (by `margin`, and at least
-    `floor`) replaces it: a name where the draft gave a role, the passage's own spelling, an answer where the
-    generator refused. It runs after `support`, whose best score is the draft's."""
+    """A reader beside the generator: of the spans `support` read, one the verifier reads as clearly better
+    stated than the draft (by `margin`, and at least `floor`) replaces it: a name where the draft gave a role,
+    the passage's own spelling, an answer where the generator refused."""
 
     name = "reader"
 
-    def __init__(self, verifier: Verifier | None, selector: EvidenceSelector, sentences: int = 4,
-                 floor: float = 0.5, margin: float = 0.25) -> None:
-        self.verifier, self.selector, self.sentences = verifier, selector, sentences
+    def __init__(self, floor: float = 0.5, margin: float = 0.25) -> None:
         self.floor, self.margin = floor, margin
 
-    def candidates(self, work: Work) -> list[tuple[str, Evidence]]:
-        kinds = READABLE.get(work.analysis.kind, ())
-        asked = set(work.analysis.terms)
-        current = terms(work.claim.text) if work.claim is not None else set()
-        found: list[tuple[str, Evidence]] = []
-        for e in work.sentences[:self.sentences]:
-            for span in candidate_spans(e.text):
-                held = terms(span.text)
-                if span.kind in kinds and held and not held <= asked and held != current:
-                    found.append((span.text, e))
-        return found
-
     def run(self, work: Work) -> Iterable[str]:
-        if self.verifier is None or work.analysis.form is not Form.OPEN or not work.sentences:
+        current = terms(work.claim.text) if work.claim is not None else set()
+        best = next(((text, e, p) for text, e, p in work.readings if terms(text) != current), None)
+        if best is None:
             return NOTHING
-        candidates = self.candidates(work)
-        if not candidates:
-            return NOTHING
-        pairs = [Pair(work.asked, text, e.text, before(work, self.selector, e)) for text, e in candidates]
-        scores = self.verifier.score(pairs)
-        best = int(np.argmax(scores))
-        score, (text, evidence) = float(scores[best]), candidates[best]
-        current = work.support[0][1] if work.support else 0.0
-        if score < self.floor or score - current < self.margin:
+        text, evidence, score = best
+        if score < self.floor or score - (work.support[0][1] if work.support else 0.0) < self.margin:
             return NOTHING
         claim = cite(text, work.analysis, [evidence] + [e for e in work.sentences if e is not evidence])
         if not claim.supported:

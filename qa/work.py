@@ -49,6 +49,7 @@ class Work:
     parts: list = field(default_factory=list)  # a long answer's sentences, each with what it cites (qa.longform.Part)
     dropped: int = 0  # a long answer's sentences the check dropped
     support: tuple[tuple[Evidence, float], ...] = ()  # the verifier's P(states the answer) of each sentence, best first
+    readings: tuple[tuple[str, Evidence, float], ...] = ()  # spans of the best sentences read as answers, best first
     read: bool = False  # the answer is a span the reader chose over the draft (qa.steps.Reader)
     signals: dict[str, float] = field(default_factory=dict)  # what the judge weighs (qa.signals)
     probability: float | None = None  # the judge's P(the answer is right)

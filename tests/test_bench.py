@@ -103,7 +103,9 @@ def full_results() -> dict:
         "retrieval": {"mode": "hybrid", "k": 5, "chunks": 180, "embedding": "ctranslate2", "total": dist,
                       "embed": dist, "search": dist},
         "answers": {"qwen-0.5b": answer, "qwen-1.5b": answer | {"total": dist | {"p50": 1.7}, "calls": 2.05,
-                                                                "searches": 1.2}},
+                                                                "searches": 1.2,
+                                                                "long": {"questions": 32, "total": dist | {"p50": 1.7},
+                                                                         "first_token": dist}}},
         "naive": {"qwen-0.5b": {"chunks": 40, "chunk_chars": 800, "overlap_chars": 100, "documents": 2, "k": 5,
                                 "total": dist | {"p50": 1.0}, "ratio_p50": 0.5}},
         "engines": {"runs": 5, "new_tokens_max": 16, "prompt_tokens": [452, 448, 450, 451, 449], "models": {
@@ -198,12 +200,15 @@ def test_targets_are_marked_met_or_not_met_from_the_numbers():
         "first streamed token p50, qwen-1.5b (issue 19)": True,  # 0.5 s against ≤ 1.0 s
         "index searches per answer, qwen-1.5b (issue 19)": False,  # 1.2 against ≤ 1.1
         "model calls per answer, qwen-1.5b (issue 19)": True,  # 2.05 against ≤ 2.1
-        "warm start to first answer, whole `citeqa ask`, qwen-0.5b (issue 19)": True,  # 2.4 s against ≤ 3 s
-        "start to first answer inside the process (issue 19), qwen-0.5b": False,  # 2.6 s against ≤ 2.5 s
+        "the verifier's time per answer p50 (support), qwen-1.5b": None,  # not measured in these figures
+        "long answer (why, how, summary): first words p50, qwen-1.5b": True,  # 0.5 s against ≤ 1.5 s
+        "long answer: whole answer p50, qwen-1.5b": True,  # 1.7 s against ≤ 8 s
+        "warm start to first answer, whole `citeqa ask`, qwen-0.5b": True,  # 2.4 s against ≤ 3.5 s
+        "start to first answer inside the process, qwen-0.5b": True,  # 2.6 s against ≤ 3.0 s
         "peak RSS serving, qwen-0.5b": False,  # 1.6 GB against ≤ 1.5 GB
         "peak RSS serving, qwen-1.5b": True,  # 2.4 GB against ≤ 2.5 GB
         "retrieval p50, hybrid": False,  # 500 ms against ≤ 25 ms
-        "bulk indexing rate (product engine)": True,  # 65 chunks/s against ≥ 60
+        "bulk indexing rate (product engine)": False,  # 65 chunks/s against ≥ 80
         "10,000 news articles indexed, whole process": False,  # 16.5 min against ≤ 15 min
         "eval pass rate on CTranslate2 int8, qwen-0.5b (seeds)": True,  # equal to torch
     }
@@ -245,7 +250,7 @@ def test_targets_not_measured_say_why():
     rows = {row.figure: row for row in targets(results)}
     assert rows["peak RSS serving, qwen-1.5b"].measured is None
     assert "qwen-1.5b is not among the generators measured" in rows["peak RSS serving, qwen-1.5b"].note
-    start = rows["warm start to first answer, whole `citeqa ask`, qwen-0.5b (issue 19)"]
+    start = rows["warm start to first answer, whole `citeqa ask`, qwen-0.5b"]
     assert start.met is None and "the start stage failed: RuntimeError" in start.note
 
 
@@ -314,8 +319,13 @@ def test_news_articles_are_written_once_as_text_files(tmp_path, monkeypatch):
 
 def test_quick_seeds_answer_every_fifth_question_of_every_type():
     full, quick = bench_corpus.seeds_corpus(), bench_corpus.seeds_corpus(quick=True)
-    assert len(quick.questions) == len(full.questions[::5]) and quick.queries == full.queries
-    assert {q.item.type for q in quick.questions} == {q.item.type for q in full.questions}
+    short = [q for q in full.questions if not q.long]
+    assert len([q for q in quick.questions if not q.long]) == len(short[::5]) and quick.queries == full.queries
+    assert {q.item.type for q in quick.questions if not q.long} == {q.item.type for q in short}
+
+
+def test_the_seeds_corpus_times_long_answers_apart():
+    assert any(q.long for q in bench_corpus.seeds_corpus(quick=True).questions)
 
 
 def test_a_worker_reports_its_own_peak_memory_not_its_parents():

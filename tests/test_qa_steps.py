@@ -250,8 +250,7 @@ def test_support_leaves_a_yes_no_answer_to_its_comparison():
 
 def test_the_reader_answers_with_a_name_the_verifier_reads_as_clearly_better_than_the_draft():
     work = read_work("Who said the crossings would run hourly?", "The captain")
-    verifier = ScriptedVerifier(states_hourly)
-    for step in (Support(verifier, selector()), Reader(verifier, selector())):
+    for step in (Support(ScriptedVerifier(states_hourly), selector()), Reader()):
         list(step.run(work))
     assert (work.claim.text, work.read) == ("Ines Marlow", True) and "hourly" in work.claim.citations[0].text
 
@@ -259,20 +258,32 @@ def test_the_reader_answers_with_a_name_the_verifier_reads_as_clearly_better_tha
 def test_the_reader_keeps_a_draft_the_verifier_reads_as_well_stated():
     work = read_work("Who said the crossings would run hourly?", "Captain Ines Marlow")
     verifier = ScriptedVerifier(lambda pair: 0.85 if "hourly" in pair.sentence else 0.2)
-    for step in (Support(verifier, selector()), Reader(verifier, selector())):
+    for step in (Support(verifier, selector()), Reader()):
         list(step.run(work))
     assert work.claim.text == "Captain Ines Marlow" and not work.read
 
 
-def test_the_reader_offers_only_spans_of_the_kind_asked():
-    work = read_work("Who said the crossings would run hourly?", "The captain")
+def test_the_reader_answers_where_the_generator_refused():
+    work = read_work("Who said the crossings would run hourly?", "unknown")
+    for step in (Support(ScriptedVerifier(states_hourly), selector()), Reader()):
+        list(step.run(work))
+    assert work.claim.text == "Ines Marlow" and work.read
+
+
+def test_only_spans_of_the_kind_asked_are_read():
     verifier = ScriptedVerifier(lambda pair: 0.0)
-    list(Reader(verifier, selector()).run(work))
+    list(Support(verifier, selector()).run(read_work("Who said the crossings would run hourly?", "The captain")))
     assert verifier.seen and all("2021" not in p.candidate for p in verifier.seen)
+
+
+def test_the_best_reading_is_the_judges_span_signal():
+    work = read_work("Who said the crossings would run hourly?", "The captain")
+    list(Support(ScriptedVerifier(states_hourly), selector()).run(work))
+    assert measure(work)["span_top"] == pytest.approx(0.9)
 
 
 def test_without_a_verifier_neither_step_changes_the_answer():
     work = read_work("Who said the crossings would run hourly?", "The captain")
-    for step in (Support(None, selector()), Reader(None, selector())):
+    for step in (Support(None, selector()), Reader()):
         list(step.run(work))
-    assert work.claim.text == "The captain" and work.support == () and not work.read
+    assert work.claim.text == "The captain" and work.support == () and work.readings == () and not work.read
