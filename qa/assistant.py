@@ -23,6 +23,7 @@ from qa.citing import render
 from qa.config import Config
 from qa.errors import QuestionError
 from qa.evidence import EvidenceSelector
+from qa.followup import OTHER_SOURCE
 from qa.generators import Generator, load_generator
 from qa.judge import Judge
 from qa.longform import Check, Choose, Compose, render_parts
@@ -224,7 +225,7 @@ class Assistant:
                 evidence, other = work.conflict
                 marker = len(citations) + 1
                 citations += (Citation.of(evidence, marker),)
-                text = f"{text.rstrip('.')}. However, another source says: {other.rstrip('.')} [{marker}]."
+                text = f"{text.rstrip('.')}. {OTHER_SOURCE}: {other.rstrip('.')} [{marker}]."
         return Answer(work.question, text, citations, rejected is not None, work.passages, dict(work.timings),
                       work.conflict is not None and rejected is None, work.asked, generator.name,
                       rejected.reason if rejected else "", rejected.detail if rejected else "", tuple(work.verdicts),

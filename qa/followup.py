@@ -12,18 +12,21 @@ import re
 from qa.analysis import proper_names
 from qa.citing import strip_markers
 from qa.matching import terms
+from qa.spans import LOCATIVE
 from qa.lexicon import PERSONAL_PRONOUN, THING_PRONOUN, VAGUE_REFERENCE, WHO
 
 FRAGMENT_WORDS = 3
+OTHER_SOURCE = "However, another source says"
 SAYS_ENOUGH = 4  # content terms besides a vague pronoun that make a question stand alone
 
 
 def _people(text: str) -> list[str]:
-    """Names of two or more words: "Martyn Blake", not a role ("the Home Secretary") or a single word."""
+    """Names of two or more words: "Martyn Blake", not a role ("the Home Secretary"), a single word or a place
+    ("in Streatham Hill")."""
     names = []
     for name in proper_names(text):
         at = text.find(name)
-        if re.search(r"\bthe\s+$", text[:at], re.IGNORECASE) or len(name.split()) < 2:
+        if re.search(r"\bthe\s+$", text[:at], re.IGNORECASE) or len(name.split()) < 2 or LOCATIVE.search(text[:at]):
             continue
         names.append(name)
     return names
@@ -50,6 +53,7 @@ def standalone_question(question: str, history: list[tuple[str, str]] | None) ->
     if not history or stands_alone(question):
         return question
     asked, answered = history[-1]
+    answered = answered.split(OTHER_SOURCE, 1)[0]  # the answer, not another source's (qa.assistant)
     asked = standalone_question(asked, history[:-1])  # the previous question may have been a follow-up too
     pronoun = PERSONAL_PRONOUN.search(question)
     person = again(question, asked) or referent(asked, strip_markers(answered))

@@ -24,6 +24,7 @@ _NUMBER_WORD = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
 _UNIT = r"(?:\s?%|(?:[\s-](?!(?:{stop})\b)[a-z]+){{0,2}})?"
 _NUMBER = re.compile(rf"(?:[£$€]\s?)?(?<![\w.])(?:(?:\d[\d,.]*\d|\d)[a-z]{{1,3}}\b|(?:(?:\d[\d,.]*\d|\d)|"
                      rf"(?i:{_NUMBER_WORD}))\b" + _UNIT.format(stop="|".join(sorted(STOPWORDS))) + ")")
+LOCATIVE = re.compile(r"\b(?:in|at|from|near|outside|inside|across|towards?|into)\s+(?:the\s+)?$", re.I)
 _QUOTED = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
 MAX_WORDS = 8
 
@@ -33,7 +34,7 @@ class Span:
     start: int
     end: int
     text: str
-    kind: str  # "name", "date", "number", "quoted"
+    kind: str  # "name", "place" (a name after in, at, from… ), "date", "number", "quoted"
 
 
 def _located(text: str, pieces: list[str], kind: str) -> list[Span]:
@@ -57,7 +58,8 @@ def candidate_spans(text: str) -> list[Span]:
     spans += [Span(m.start(1), m.end(1), m.group(1), "quoted") for m in _QUOTED.finditer(text)
               if len(m.group(1).split()) <= MAX_WORDS]
     spans += [Span(m.start(), m.end(), m.group().strip(), "number") for m in _NUMBER.finditer(text)]
-    spans += _located(text, proper_names(text), "name")
+    spans += [Span(s.start, s.end, s.text, "place" if LOCATIVE.search(text[:s.start]) else "name")
+              for s in _located(text, proper_names(text), "name")]
     kept: list[Span] = []
     for span in sorted(spans, key=lambda s: (-(s.end - s.start), s.start)):
         if len(span.text.split()) <= MAX_WORDS and not any(s.start < span.end and span.start < s.end for s in kept):

@@ -220,8 +220,10 @@ def before(work: Work, selector: EvidenceSelector, evidence: Evidence) -> str:
 
 
 # The spans a question of each kind can be answered with (qa.spans kinds); a kind missing here is not read.
-READABLE = {Kind.PERSON: ("name",), Kind.PLACE: ("name",), Kind.NAME: ("name", "quoted"), Kind.DATE: ("date",),
-            Kind.YEAR: ("date",), Kind.NUMBER: ("number",), Kind.OTHER: ("name", "quoted", "date", "number")}
+# A name after "in", "at", "from"… is read as a place: never a person's name ("shot in Streatham Hill").
+READABLE = {Kind.PERSON: ("name",), Kind.PLACE: ("name", "place"), Kind.NAME: ("name", "place", "quoted"),
+            Kind.DATE: ("date",), Kind.YEAR: ("date",), Kind.NUMBER: ("number",),
+            Kind.OTHER: ("name", "place", "quoted", "date", "number")}
 
 
 class Support:

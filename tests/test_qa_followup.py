@@ -70,3 +70,11 @@ def test_a_follow_up_of_a_follow_up_is_resolved_through_the_whole_conversation()
 def test_a_question_that_says_what_its_pronoun_is_stands_alone():
     assert stands_alone("Which ferry resumed its crossings on Monday after a storm?")
     assert not stands_alone("When did it reopen?")
+
+
+def test_a_follow_up_is_about_the_answers_person_not_a_place_or_another_sources_answer():
+    from qa.followup import standalone_question
+
+    history = [("Who cut the ribbon?", "Alice Grant cut the ribbon in Harbour Town [1]. However, another source "
+                                       "says: Bob Stone [2].")]
+    assert standalone_question("How old is she?", history) == "How old is Alice Grant?"

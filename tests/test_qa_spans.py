@@ -42,3 +42,7 @@ def test_a_short_quoted_title_is_one_span():
 def test_a_title_before_a_name_is_not_part_of_the_name():
     spans = candidate_spans("Captain Ines Marlow said the crossings would run hourly.")
     assert [(s.text, s.kind) for s in spans] == [("Ines Marlow", "name")] and spans[0].start == 8
+
+
+def test_a_name_after_in_or_at_is_a_place():
+    assert kinds("He was shot in Streatham Hill by Ines Marlow.") == {"Streatham Hill": "place", "Ines Marlow": "name"}

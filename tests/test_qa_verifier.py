@@ -58,3 +58,27 @@ def test_each_kind_of_cpu_runs_it_in_int8(kind):
 def test_missing_weights_name_the_command_that_makes_them(tmp_path):
     with pytest.raises(VerifierError, match="make verifier"):
         Verifier(tmp_path)
+
+
+# What the trained weights tell apart, on invented text: the sentence that states the answer against the near
+# misses the verifier was trained on (no threshold: only the order, by a clear factor).
+ASKED = "In which town does the glassblower Ada Brennok live?"
+
+
+def test_a_sentence_that_states_the_answer_outscores_one_about_the_subject_that_does_not(verifier):
+    stated, missed = verifier.score([Pair(ASKED, "Tarvik", "Ada Brennok lives in Tarvik."),
+                                     Pair(ASKED, "Tarvik", "Ada Brennok (born 1900) is a glassblower.")])
+    assert stated > 3 * missed
+
+
+def test_the_right_name_outscores_another_name_of_the_same_kind(verifier):
+    right, other = verifier.score([Pair(ASKED, "Tarvik", "Ada Brennok lives in Tarvik."),
+                                   Pair(ASKED, "Bram Casmire", "Bram Casmire lives in Tarvik.")])
+    assert right > 3 * other
+
+
+def test_a_value_of_the_kind_asked_outscores_one_of_another_kind(verifier):
+    library = "The Westford public library won the national design award in 2019."
+    year, who = verifier.score([Pair("In what year did the Westford library win the design award?", "2019", library),
+                                Pair("Who designed the Westford public library?", "2019", library)])
+    assert year > 3 * who
