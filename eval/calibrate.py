@@ -5,12 +5,13 @@ draft, with the signals the judge weighs and the candidate answer. Each answer t
 example. Two logistic regressions over the standardised signals are fitted: `answers` on answerable against
 unanswerable questions, `right` on the answerable ones (is the candidate's gold answer in it?).
 
-The threshold of `answers` is the lowest at which at most `RISK` of the answers kept are to questions the
-documents do not answer (the stated risk). `right` withholds nothing: a floor that withheld answers at least
+The threshold of `answers` is the lowest at which at most the stated risk of the answers kept are to questions
+the documents do not answer. The stated risk is chosen on the training runs, among `RISKS`: the one under which
+the most questions pass (a right answer shown, or a decline where the documents do not answer). `right` withholds
+nothing: a floor that withheld answers at least
 90% likely wrong on the tune half withheld 10 answers on the check half, 3 of them right (containment 60.7%
 against 62.7%, answerable questions withheld 18.0% against 11.3%); its probability is shown instead. The
-ablation refits without
-each signal in turn on the training runs and scores another run (the check half): a signal that does not pay
+ablation refits without each signal in turn on the training runs and scores another run (the check half): a signal that does not pay
 there is removed.
 """
 
@@ -28,6 +29,9 @@ import numpy as np
 from eval import metrics
 
 RISK = 0.05  # the stated risk: at most this share of the answers shown may answer what the documents do not say
+# The stated risks `make judge` chooses among: the one under which the most training questions pass (a right answer
+# shown, or a decline where the documents do not answer), the lowest on a tie.
+RISKS = (0.05, 0.10, 0.15, 0.20, 0.25)
 C = 1.0  # inverse L2 strength of the logistic regression
 
 
@@ -147,6 +151,21 @@ def score(rows: Sequence[Example], keep: np.ndarray | None) -> dict[str, float |
             "risk": rate([r for r in kept_rows if not r.right], kept_rows)}
 
 
+def passed(rows: Sequence[Example], keep: np.ndarray) -> float:
+    """The share of questions that pass under a judge keeping `keep` (over the rows that reached it): a right
+    answer shown, or nothing shown where the documents do not answer."""
+    shown = {id(r) for r, k in zip([r for r in rows if r.reached], keep, strict=True) if k}
+    good = [r for r in rows if (r.right and id(r) in shown) or (not r.answerable and id(r) not in shown)]
+    return len(good) / len(rows) if rows else 0.0
+
+
+def best_risk(rows: Sequence[Example], features: Sequence[str], risks: Sequence[float] = RISKS) -> float:
+    """The stated risk under which the most of `rows` pass, the lowest on a tie: chosen on the training runs."""
+    reached = [r for r in rows if r.reached]
+    scored = [(passed(rows, kept(fit(rows, features, risk), reached)), -risk) for risk in risks]
+    return -max(scored)[1]
+
+
 def auroc(p: np.ndarray, right: np.ndarray) -> float | None:
     """Probability that a right answer outranks a wrong one."""
     pos, neg = p[right], p[~right]
@@ -179,6 +198,19 @@ def ablation(train: Sequence[Example], test: Sequence[Example], features: Sequen
     return rows
 
 
+def frontier(train: Sequence[Example], test: Sequence[Example], features: Sequence[str],
+             risks: Sequence[float]) -> list[dict[str, Any]]:
+    """The judge at each stated risk: its threshold set on `train`, scored on `test`. The stated risk is the product's
+    choice between answering and declining; this table is what each choice costs on held-out questions."""
+    reached = [r for r in test if r.reached]
+    out = []
+    for risk in risks:
+        heads = fit(train, features, risk)
+        out.append({"risk_stated": risk, "threshold": heads["answers"]["threshold"],
+                    **score(test, kept(heads, reached))})
+    return out
+
+
 def coverage_risk(rows: Sequence[Example], p: np.ndarray) -> list[tuple[float, float]]:
     """(coverage, risk) as the threshold falls: the share of questions answered against the share answered wrong."""
     reached = [r for r in rows if r.reached]
@@ -201,7 +233,7 @@ def write_weights(path: Path, family: str, weights: dict[str, Any], trained: dic
     return path
 
 
-def train(documents: Sequence[tuple[dict[str, Any], str]], out: Path, command: str, risk: float = RISK,
+def train(documents: Sequence[tuple[dict[str, Any], str]], out: Path, command: str, risk: float | None = RISK,
           features: Sequence[str] | None = None, keep: Callable[[dict[str, Any]], bool] = lambda q: True) -> dict:
     """Fit one family's judge on runs [(results document, generator)] and write it to `out`.
 
@@ -211,6 +243,7 @@ def train(documents: Sequence[tuple[dict[str, Any], str]], out: Path, command: s
     rows = [e for document, generator in documents
             for e in examples({**document, "questions": [q for q in document["questions"] if keep(q)]}, generator)]
     features = list(features or features_of(rows))
+    risk = best_risk(rows, features) if risk is None else risk
     heads = fit(rows, features, risk)
     reached = [r for r in rows if r.reached]
     generator = documents[0][1]
@@ -250,10 +283,14 @@ def main(argv: list[str] | None = None) -> int:
     from qa.judge import WEIGHTS
 
     parser = argparse.ArgumentParser(prog="python -m eval.calibrate", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("train", "ablation"))
+    parser.add_argument("command", choices=("train", "ablation", "frontier"))
     parser.add_argument("runs", nargs="+", type=Path, help="results.json of runs made with --config judge=false")
     parser.add_argument("--test", type=Path, help="ablation: the results.json scored (the check half)")
     parser.add_argument("--generator", nargs="+", default=["default", "extractive"])
+    parser.add_argument("--risk", type=float, nargs="+",
+                        help="the stated risk (default: of " + ", ".join(map(str, RISKS)) + ", the one under which the "
+                             "most training questions pass); frontier: each of several")
+    parser.add_argument("--drop", nargs="*", default=[], help="signals left out of the judge")
     parser.add_argument("--out", type=Path, default=WEIGHTS, help=f"weights file (default {WEIGHTS})")
     args = parser.parse_args(argv)
     documents = [json.loads(path.read_text(encoding="utf-8")) for path in args.runs]
@@ -263,19 +300,34 @@ def main(argv: list[str] | None = None) -> int:
         if not picked:
             continue
         if args.command == "train":
-            heads = train(picked, args.out, "make judge")
+            rows = [e for d, g in picked for e in examples(d, g)]
+            heads = train(picked, args.out, "make judge", args.risk[0] if args.risk else None,
+                          [f for f in features_of(rows) if f not in args.drop])
             t = heads["trained"]
-            print(f"{generator}: {t['examples']} examples ({t['answerable']} answerable, {t['right']} right), AUROC "
+            print(f"{generator}: {t['examples']} examples ({t['answerable']} answerable, {t['right']} right), stated "
+                  f"risk {t['risk']}, AUROC "
                   f"{t['auroc']}; threshold of P(the documents answer) {heads['answers']['threshold']} -> {args.out}")
         else:
             if args.test is None:
-                parser.error("ablation needs --test RESULTS")
+                parser.error(f"{args.command} needs --test RESULTS")
             rows = [e for d, g in picked for e in examples(d, g)]
             test = examples(json.loads(args.test.read_text(encoding="utf-8")), generator)
+            features = [f for f in features_of(rows) if f not in args.drop]
             print(f"{generator}: trained on {len(rows)} questions, scored on {len(test)} ({args.test})")
+            if args.command == "frontier":
+                print(f"{'risk':>5} {'threshold':>9} {'contains':>9} {'abst: answerable':>17} "
+                      f"{'abst: unanswerable':>19} {'abst: near-miss':>16}")
+                for row in frontier(rows, test, features, args.risk or RISKS):
+                    near = row["near_miss_abstained"]
+                    print(f"{row['risk_stated']:>5.2f} {row['threshold']:>9.4f} {row['containment']:>9.1%} "
+                          f"{row['answerable_abstained']:>17.1%} {row['unanswerable_abstained']:>19.1%} "
+                          f"{'n/a' if near is None else format(near, '.1%'):>16}")
+                continue
             print(f"{'removed':<14} {'AUROC':>6} {'contains':>9} {'abst: answerable':>17} {'abst: unanswerable':>19} "
                   f"{'abst: near-miss':>16}")
-            for row in ablation(rows, test, features_of(rows)):
+            risk = args.risk[0] if args.risk else best_risk(rows, features)
+            print(f"stated risk {risk}")
+            for row in ablation(rows, test, features, risk):
                 near = row["near_miss_abstained"]
                 print(f"{row['removed'] or '(none)':<14} {row['auroc'] or 0:>6.3f} {row['containment']:>9.1%} "
                       f"{row['answerable_abstained']:>17.1%} {row['unanswerable_abstained']:>19.1%} "

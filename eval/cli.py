@@ -92,31 +92,6 @@ def set_spec(args: argparse.Namespace):
     return SetSpec(**given)
 
 
-def parse_settings(items: list[str]) -> dict:
-    """`KEY=VALUE` pairs as a Config dict: `engine=torch`, `index.top_k=8`, `steps=yes_no,complete` (a list,
-    `steps=` for none). Values are read as JSON where they parse."""
-    import json
-
-    settings: dict = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--config takes KEY=VALUE, not {item!r}")
-        if key == "steps":
-            value = [s.strip() for s in raw.split(",") if s.strip()]
-        else:
-            try:
-                value = json.loads(raw)
-            except ValueError:
-                value = raw
-        *path, last = key.split(".")
-        node = settings
-        for part in path:
-            node = node.setdefault(part, {})
-        node[last] = value
-    return settings
-
-
 def resolve_sources(args: argparse.Namespace) -> tuple[Path, Path | None, bool]:
     """(index folder, corpus to add or None, whether to sync the index to the corpus).
 
@@ -171,6 +146,7 @@ def main(args: argparse.Namespace) -> int:
         index, corpus, sync = resolve_sources(args)
 
     from qa.config import Config
+    from qa.flags import parse_settings
 
     settings = parse_settings(getattr(args, "settings", None) or [])
     threads = getattr(args, "threads", None)

@@ -233,7 +233,8 @@ def _pct(value: float | None) -> str:
 
 
 def main(args) -> int:
-    from eval.cli import output_folder, parse_settings
+    from eval.cli import output_folder
+    from qa.flags import parse_settings
     from index.config import IndexConfig
     from qa.assistant import Assistant
     from qa.config import Config

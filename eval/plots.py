@@ -93,17 +93,33 @@ def coverage_risk(p: np.ndarray, right: np.ndarray, questions: int) -> tuple[np.
     return answered / max(1, questions), np.cumsum(~right[order]) / answered
 
 
+def near_miss_part(document: dict[str, Any]) -> dict[str, Any] | None:
+    """The answerable and near-miss questions alone: the judge's trade where every unanswerable question looks
+    answerable (its subject is in the documents). None when the run has no near-miss question."""
+    questions = [q for q in document["questions"] if q["answerable"] or q.get("type") == "near_miss"]
+    if len(questions) == sum(q["answerable"] for q in questions):
+        return None
+    return {**document, "questions": questions}
+
+
 def plot_coverage_risk(document: dict[str, Any], path: Path) -> Path | None:
-    """The judge's trade: answering more questions (coverage) against answering more of them wrong (risk)."""
-    curves = {name: judged(document, name) for name in document["run"]["generators"]}
-    curves = {name: c for name, c in curves.items() if len(c[0])}
+    """The judge's trade: answering more questions (coverage) against answering more of them wrong (risk), on
+    every question, and dashed on the answerable and near-miss ones alone."""
+    near = near_miss_part(document)
+    curves = {(name, part): judged(doc, name) for name in document["run"]["generators"]
+              for part, doc in (("all", document), ("near-miss", near)) if doc is not None}
+    curves = {key: c for key, c in curves.items() if len(c[0])}
     if not curves:
         return None
     fig, ax = plt.subplots(figsize=(6, 4.2), constrained_layout=True)
-    for name, (p, right, questions) in curves.items():
+    colours: dict[str, str] = {}
+    for (name, part), (p, right, questions) in curves.items():
         coverage, risk = coverage_risk(p, right, questions)
-        line, = ax.plot(coverage, risk, label=name)
-        shown = [not q["results"][name]["abstained"] for q in document["questions"]
+        label = name if part == "all" else f"{name}: answerable and near-miss only"
+        line, = ax.plot(coverage, risk, "--" if part != "all" else "-", label=label, color=colours.get(name))
+        colours.setdefault(name, line.get_color())
+        doc = document if part == "all" else near
+        shown = [not q["results"][name]["abstained"] for q in doc["questions"]
                  if q["results"].get(name, {}).get("probability") is not None]
         if shown and any(shown):
             kept = sum(shown)

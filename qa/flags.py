@@ -24,6 +24,34 @@ def add_assistant_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=("auto", *ENGINES),
                         help="how a language model runs (default auto: CTranslate2 int8 where it converts)")
     parser.add_argument("--top-k", type=int, help="passages to retrieve (default 5)")
+    parser.add_argument("--config", action="append", dest="settings", metavar="KEY=VALUE",
+                        help="any other answering setting (qa.config.Config), e.g. --config judge_threshold=0.4 "
+                             "--config steps=yes_no,complete,conflict (steps= for none)")
+
+
+def parse_settings(items: list[str]) -> dict:
+    """`KEY=VALUE` pairs as a Config dict: `engine=torch`, `index.top_k=8`, `steps=yes_no,complete` (a list,
+    `steps=` for none). Values are read as JSON where they parse."""
+    import json
+
+    settings: dict = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--config takes KEY=VALUE, not {item!r}")
+        if key == "steps":
+            value = [s.strip() for s in raw.split(",") if s.strip()]
+        else:
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                value = raw
+        *path, last = key.split(".")
+        node = settings
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return settings
 
 
 def assistant_from(args: argparse.Namespace) -> Assistant:
@@ -32,4 +60,5 @@ def assistant_from(args: argparse.Namespace) -> Assistant:
     from qa.config import Config
 
     overrides = {field: getattr(args, field) for field in FIELDS if getattr(args, field, None)}
-    return Assistant(config=Config(index=index_config(args), **overrides))
+    config = Config.from_dict(parse_settings(getattr(args, "settings", None) or []))
+    return Assistant(config=config.with_(index=index_config(args), **overrides))

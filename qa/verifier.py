@@ -121,7 +121,8 @@ class Verifier:
         self.compute_type = choose("verifier", compute_type, cpu)
         self.head = Head.read(self.folder / "head.json")
         self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
-        self.tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
+        # The longer of the two segments is cut first: the sentence, unless a question alone fills the window.
+        self.tokenizer.enable_truncation(MAX_TOKENS, strategy="longest_first")
         self.tokenizer.no_padding()
         self.lock = threading.Lock()
         import ctranslate2

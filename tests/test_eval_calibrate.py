@@ -8,8 +8,10 @@ from eval.calibrate import (
     Example,
     ablation,
     auroc,
+    best_risk,
     examples,
     fit,
+    frontier,
     kept,
     probabilities,
     score,
@@ -70,3 +72,19 @@ def test_writing_one_family_keeps_the_other(tmp_path):
     write_weights(path, "extractive", {"features": ["a"]}, {"on": "x"})
     write_weights(path, "language-model", {"features": ["b"]}, {"on": "y"})
     assert set(json.loads(path.read_text())["judges"]) == {"extractive", "language-model"}
+
+
+def test_a_higher_stated_risk_declines_fewer_answerable_questions():
+    strict, loose = frontier(rows(), rows(90), ["good", "answered", "noise"], [0.02, 0.3])
+    assert loose["answerable_abstained"] < strict["answerable_abstained"]
+
+
+def test_the_stated_risk_chosen_is_one_of_those_offered():
+    assert best_risk(rows(), ["good", "answered", "noise"], (0.05, 0.2)) in (0.05, 0.2)
+
+
+def test_where_most_questions_are_answered_right_a_looser_risk_passes_more():
+    """Few unanswerable questions, and the signals cannot tell them apart: declining costs more than it saves."""
+    rng = np.random.default_rng(1)
+    mostly = [Example(f"q{i}", i % 10 != 0, i % 10 not in (0, 5), True, {"noise": float(rng.normal())}) for i in range(100)]
+    assert best_risk(mostly, ["noise"], (0.01, 0.5)) == 0.5

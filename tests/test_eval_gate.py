@@ -21,7 +21,7 @@ from eval.halueval_set import build
 from eval.runner import run_eval
 from eval.summary import summarize
 
-# Measured on the seeds set (103 questions: 81 answerable, 22 unanswerable).
+# Measured on the seeds set (103 questions: 81 answerable, 22 unanswerable; 133 since 2026-12-08, 30 near-miss added).
 # Reset on 2026-12-02 with the answer judge of issue 18, not raised: the judge trades the extractive
 # generator's answers for abstentions. On the seeds it went from 50 to 41 of 81 answers containing the gold
 # one (0.617 -> 0.506) and from 1 to 6 of 22 unanswerable questions abstained on (0.045 -> 0.273); passed
@@ -31,9 +31,16 @@ from eval.summary import summarize
 # abstained on (6 -> 7 of 22), passed unchanged at 47; the default generator rose to 82.7% containment and
 # 6.2% answerable abstained. The containment floor moved down by that one question and the abstention
 # floor up by one.
+#
+# Reset on 2026-12-08, not raised, with the judge retrained on sets that hold near-miss questions (issue 24:
+# the subject in the documents, the answer not). The seeds are now 133 questions (30 near-miss added). The
+# extractive family's judge tells little apart (AUROC of P(right) 0.53 on the seeds' check half) and, at the
+# stated risk under which the most training questions pass, withholds many plain answers: containment 0.494
+# -> 0.321, F1 0.105 -> 0.070, the other floors held. The default generator, for which the judge is made,
+# declines far more near-miss questions (docs/quality.md).
 ANSWER_FLOORS = {
-    "containment": 0.49,  # measured 0.494 (40/81)
-    "f1": 0.10,  # measured 0.105: whole-sentence answers score low on F1 by design
+    "containment": 0.32,  # measured 0.321
+    "f1": 0.069,  # measured 0.0698: whole-sentence answers score low on F1 by design
     "pass_rate": 0.45,  # measured 0.456 (47/103)
     "citation_recall": 1.0,  # measured 1.0: an extractive answer is its cited sentence
     "citation_precision": 1.0,  # measured 1.0
@@ -105,12 +112,18 @@ def test_no_seeds_question_raises_an_error(seeds_summary: dict):
 # Raised on 2026-12-02 for qwen-1.5b when the verification prompt stopped being asked for first questions (it
 # is asked for follow-ups only): containment 6/16 -> 8/16, F1 0.495 -> 0.588, passed 13/24 -> 15/24, false
 # abstention 6/16 -> 4/16, abstention recall kept at 8/8. The extractive generator is unchanged.
+#
+# Reset on 2026-12-08, not raised: 8 near-miss questions added to the slice (32 questions), and the judge
+# retrained on sets that hold them (issue 24). The extractive family's judge now withholds nearly every answer
+# on the slice (containment 5/16 -> 1/16, false abstention 4/16 -> 12/16, passed 14/32); qwen-1.5b keeps its
+# containment (8/16) and abstention recall (8/8) for F1 0.588 -> 0.538, citation recall 11/12 -> 0.875 and
+# passed 19/32 (docs/quality.md).
 SLICE = SetSpec(answerable=16, unanswerable=8, passages=200, near_miss=8)
 HALUEVAL_FLOORS = {
     "extractive": {
-        "containment": 5 / 16,
-        "f1": 0.066,  # measured 0.0668: whole-sentence answers score low on F1 by design
-        "pass_rate": 13 / 24,
+        "containment": 1 / 16,
+        "f1": 0.0069,  # measured 0.0069: whole-sentence answers score low on F1 by design
+        "pass_rate": 14 / 32,
         "abstention_recall": 8 / 8,
         "cites_source": 1.0,  # 12 of the 12 answers to answerable questions
         "citation_recall": 1.0,
@@ -118,15 +131,15 @@ HALUEVAL_FLOORS = {
     },
     "default": {
         "containment": 8 / 16,
-        "f1": 0.588,  # measured 0.5884
-        "pass_rate": 15 / 24,
+        "f1": 0.538,  # measured 0.5384
+        "pass_rate": 19 / 32,
         "abstention_recall": 8 / 8,
-        "cites_source": 1.0,  # 12 of the 12 answers to answerable questions
-        "citation_recall": 11 / 12,
+        "cites_source": 1.0,  # every answer to an answerable question
+        "citation_recall": 0.875,
         "grounding": 1.0,
     },
 }
-HALUEVAL_CEILINGS = {"extractive": {"false_abstention": 4 / 16}, "default": {"false_abstention": 4 / 16}}
+HALUEVAL_CEILINGS = {"extractive": {"false_abstention": 12 / 16}, "default": {"false_abstention": 4 / 16}}
 HALUEVAL_RETRIEVAL_FLOORS = {"hybrid": {"recall@5": 1.0}}  # measured 1.0 in every mode on the slice
 
 

@@ -8,7 +8,7 @@ from index.config import IndexConfig
 from index.corpus import Index
 from index.embedding import Embedder, resolve_model_path
 from index.encoders import EmbeddingEngineError
-from tests.cpus import AMD_TYPES, cpu_kinds, ctranslate2_offering
+from tests.cpus import AMD_TYPES, cpu_kinds, ctranslate2_offering, runnable
 
 KINDS = cpu_kinds()
 MINILM = resolve_model_path("all-MiniLM-L6-v2")
@@ -42,9 +42,12 @@ def test_a_type_set_by_hand_that_the_cpu_has_is_used():
     assert choose("generator", "int8_float32", KINDS["amd"]) == "int8_float32"
 
 
-@pytest.mark.parametrize(("cpu", "dtype"), [("intel-amx", "int16"), ("intel", "int16"), ("amd", "float32")])
-def test_every_kind_of_cpu_embeds_documents_and_questions_on_ctranslate2(cpu, dtype):
-    embedder = Embedder(cpu=KINDS[cpu])
+@pytest.mark.parametrize("cpu", ["intel-amx", "intel", "amd"])
+def test_every_kind_of_cpu_embeds_documents_and_questions_on_ctranslate2(cpu):
+    """Loaded for real, so in the types this machine can run as well (int16 on an Intel kind run on Intel)."""
+    kind = runnable(cpu)
+    dtype = "int16" if "int16" in kind.compute_types else "float32"
+    embedder = Embedder(cpu=kind)
     assert (embedder.backend, embedder.dtype, embedder.query_dtype) == ("ctranslate2", dtype, dtype)
 
 

@@ -149,7 +149,8 @@ def test_cli_flags_index_list_ask_and_remove_on_milvus_lite(tmp_path, corpus, ca
     assert "3 added" in capsys.readouterr().out
     assert citeqa_main(["list", "--json", *flags]) == 0
     assert [d["source"] for d in json.loads(capsys.readouterr().out)] == ["harbour.txt", "library.md", "market.html"]
-    assert citeqa_main(["ask", "How many stalls were destroyed?", "--json", "--generator", "extractive", *flags]) == 0
+    assert citeqa_main(["ask", "How many stalls were destroyed?", "--json", "--generator", "extractive",
+                        "--config", "judge=false", *flags]) == 0  # the store's answer, not the judge's decision
     answer = json.loads(capsys.readouterr().out)
     assert answer["citations"][0]["source"] == "market.html" and not answer["abstained"]
     assert citeqa_main(["remove", "market.html", *flags]) == 0
@@ -194,8 +195,8 @@ def test_several_processes_answer_from_one_milvus_server(tmp_path, corpus, embed
         writer.add([corpus])
         env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
         ask = subprocess.Popen([sys.executable, "-m", "citeqa.cli", "ask", "How many stalls were destroyed?", "--json",
-                                "--generator", "extractive", "--index", str(tmp_path / "reader"), "--store", "milvus",
-                                "--milvus-uri", uri, "--milvus-collection", "news"],
+                                "--generator", "extractive", "--config", "judge=false", "--index", str(tmp_path / "reader"),
+                                "--store", "milvus", "--milvus-uri", uri, "--milvus-collection", "news"],
                                cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         while ask.poll() is None:  # this process keeps reading meanwhile
             assert writer.search("Who cut the ribbon?", k=1)[0].source == "harbour.txt"

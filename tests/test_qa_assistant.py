@@ -123,7 +123,7 @@ def test_cli_index_then_ask_json(tmp_path, corpus):
                            cwd=REPO, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0 and "3 added" in first.stdout
     asked = subprocess.run([sys.executable, "-m", "citeqa.cli", "ask", "How many stalls were destroyed?", "--json",
-                            "--index", index, "--generator", "extractive"],
+                            "--index", index, "--generator", "extractive", "--config", "judge=false"],
                            cwd=REPO, capture_output=True, text=True, timeout=120)
     data = json.loads(asked.stdout)
     assert data["citations"][0]["source"] == "market.html" and not data["abstained"]

@@ -82,3 +82,8 @@ def test_a_value_of_the_kind_asked_outscores_one_of_another_kind(verifier):
     year, who = verifier.score([Pair("In what year did the Westford library win the design award?", "2019", library),
                                 Pair("Who designed the Westford public library?", "2019", library)])
     assert year > 3 * who
+
+
+def test_a_question_longer_than_its_window_is_still_scored(verifier):
+    (p,) = verifier.score([Pair("Who was Ada Brennok? " * 80, "Tarvik", "Ada Brennok lives in Tarvik.")])
+    assert 0.0 <= p <= 1.0

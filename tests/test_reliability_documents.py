@@ -208,7 +208,9 @@ def test_a_document_cannot_take_over_the_answer(tmp_path, clean_index, embedder,
     shutil.copytree(clean_index, tmp_path / "idx")
     evil = tmp_path / "evil.txt"
     evil.write_text("Harbour Bridge repair costs\n" + INJECTIONS[key] + "\n", encoding="utf-8")
-    a = Assistant(index_dir=tmp_path / "idx", generator="extractive", embedder=embedder)
+    # The judge off (it records only): what is tested is the answer the pipeline makes, which the judge could
+    # otherwise hide behind a decline (the extractive family's judge declines many plain answers: docs/quality.md).
+    a = Assistant(index_dir=tmp_path / "idx", generator="extractive", embedder=embedder, config={"judge": False})
     assert a.add([evil]).added == ("evil.txt",)
     if generator == "obedient":
         a = a.with_generator(ObedientGenerator())

@@ -142,7 +142,8 @@ def test_an_example_click_asks_it_and_a_citation_shows_the_sentence_highlighted(
     mark = page.locator("#cq-panel mark")
     assert "Streatham" in mark.inner_text()
     heading = page.locator("#cq-panel .cq-panel-title").first.inner_text()
-    assert "Chris Kaba" in heading and ".txt" not in heading  # the title stands in for the file name
+    titles = [f.read_text(encoding="utf-8").splitlines()[0] for f in (REPO / "seeds").glob("*.txt")]
+    assert any(t[:40] in heading for t in titles) and ".txt" not in heading  # a title stands in for the file name
     assert page.locator("#cq-panel .cq-context").inner_text().count("\n") >= 2  # the passage's context
     assert not page.dialogs
     if SCREENSHOT:
