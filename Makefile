@@ -70,20 +70,19 @@ verifier: install
 # The answer judge (qa/data/judge.json), retrained on runs that record every draft (the judge off): the tune half
 # of the general dev set and the even seed questions; its stated risk is the one under which the most of those
 # questions pass (eval.calibrate). judge-ablation scores each signal on the held-out halves, and the frontier what
-# each stated risk would cost there. JUDGE_DROP leaves signals out (ones the ablation shows do not pay).
-JUDGE_DROP ?=
+# each stated risk would cost there (`python -m eval.calibrate ... --drop NAME` tries the judge without a signal).
 JUDGE_RUNS := eval-out/judge
 judge: install
 	$(CITEQA) eval --set halueval --half tune --generator default extractive --config judge=false --out $(JUDGE_RUNS)/halueval-tune
 	$(CITEQA) eval --half tune --generator default extractive --config judge=false --out $(JUDGE_RUNS)/seeds-tune
-	$(PY) -m eval.calibrate train $(JUDGE_RUNS)/halueval-tune/results.json $(JUDGE_RUNS)/seeds-tune/results.json --drop $(JUDGE_DROP)
+	$(PY) -m eval.calibrate train $(JUDGE_RUNS)/halueval-tune/results.json $(JUDGE_RUNS)/seeds-tune/results.json
 
 judge-ablation: install
 	$(CITEQA) eval --set halueval --half check --generator default extractive --config judge=false --out $(JUDGE_RUNS)/halueval-check
 	$(CITEQA) eval --half check --generator default extractive --config judge=false --out $(JUDGE_RUNS)/seeds-check
 	$(PY) -m eval.calibrate ablation $(JUDGE_RUNS)/halueval-tune/results.json $(JUDGE_RUNS)/seeds-tune/results.json --test $(JUDGE_RUNS)/halueval-check/results.json
 	$(PY) -m eval.calibrate ablation $(JUDGE_RUNS)/halueval-tune/results.json $(JUDGE_RUNS)/seeds-tune/results.json --test $(JUDGE_RUNS)/seeds-check/results.json
-	$(PY) -m eval.calibrate frontier $(JUDGE_RUNS)/halueval-tune/results.json $(JUDGE_RUNS)/seeds-tune/results.json --test $(JUDGE_RUNS)/halueval-check/results.json --drop $(JUDGE_DROP)
+	$(PY) -m eval.calibrate frontier $(JUDGE_RUNS)/halueval-tune/results.json $(JUDGE_RUNS)/seeds-tune/results.json --test $(JUDGE_RUNS)/halueval-check/results.json
 
 bench: install
 	$(CITEQA) bench $(BENCH)
