@@ -31,7 +31,7 @@ SOAK = os.environ.get("CITEQA_SOAK") == "1"  # CITEQA_SOAK=1: ten times the exam
 
 
 def budget(n: int) -> settings:
-    return settings(max_examples=10 * n if SOAK else n, deadline=None,
+    return settings(max_examples=10 * n if SOAK else n, deadline=None, derandomize=not SOAK,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
